@@ -1,0 +1,166 @@
+import { type AuthContext, authenticateBearer, type BearerRequirements } from './guard/authenticate-bearer.js'
+import { type AnyApimwError, type ApimwError, InvalidRequestError, isApimwError, TemporarilyUnavailableError } from './errors.js'
+import { createKeyManager, type KeyManager } from './keys/key-management.js'
+import { type ApimwOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { revokeAccess, revokeEndpoint } from './routes/revoke-endpoint.js'
+import { tokenEndpoint } from './routes/token-endpoint.js'
+import { createServices, type Services } from './services.js'
+import type { SigningKeyRecord } from './stores/types.js'
+import { type ClientAddress, resolveClientAddress } from './wire/client-address.js'
+import { BODY_LIMIT, parseParameters } from './wire/parse-parameters.js'
+import { jsonResponse, type Surface, toWireResponse } from './wire/to-wire-response.js'
+import type { WireRequest, WireResponse } from './wire/types.js'
+
+export type AuthenticateResult = { ok: true; auth: AuthContext } | { ok: false; response: WireResponse }
+
+/** One APIMW instance: the `/auth` routes, the guard, and key management, over one store. */
+export interface Apimw {
+  readonly options: ResolvedOptions
+  /** Answers an `/auth` route, or `undefined` when the request is not for one (call the next handler). Never throws. */
+  handle(req: WireRequest): Promise<WireResponse | undefined>
+  /** The guard decision for a protected route. Never throws. */
+  authenticate(req: WireRequest, need?: BearerRequirements): Promise<AuthenticateResult>
+  /** Create, rotate, revoke and list API keys. Changes take effect in this instance at once. */
+  readonly keys: KeyManager
+  readonly signingKeys: {
+    list(): Promise<SigningKeyRecord[]>
+    /** A new active key; the previous one verifies until its tokens expire, or not at all with `retirePrevious`. */
+    rotate(options?: { retirePrevious?: boolean }): Promise<SigningKeyRecord>
+  }
+  /** Revokes an access token this instance can verify; true if it was revoked. */
+  revokeAccessToken(token: string): Promise<boolean>
+  /** Writes pending usage counts. Does not close the store (its owner does). */
+  close(): Promise<void>
+}
+
+type Route = (s: Services, req: WireRequest, client: ClientAddress) => Promise<WireResponse>
+
+const ROUTES: Record<string, { method: 'GET' | 'POST'; run: Route }> = {
+  '/token': { method: 'POST', run: (s, req, client) => parameters(req).then((params) => tokenEndpoint(s, tokenRequest(req, params, client))) },
+  '/refresh': {
+    method: 'POST',
+    run: (s, req, client) =>
+      parameters(req).then((params) => tokenEndpoint(s, { ...tokenRequest(req, params, client), grantType: 'refresh_token' })),
+  },
+  '/revoke': { method: 'POST', run: (s, req, client) => parameters(req).then((params) => revokeEndpoint(s, tokenRequest(req, params, client))) },
+  '/jwks.json': { method: 'GET', run: async (s) => ({ ...jsonResponse(200, await s.ring.jwks()), headers: jwksHeaders() }) },
+}
+
+/**
+ * Creates an APIMW instance. Options are checked here, once: a bad one throws a `TypeError`.
+ *
+ * @example
+ * const apimw = createApimw({ store: createMemoryStore(), environment: 'test' })
+ * const { secret, record } = await apimw.keys.create({ name: 'billing', scopes: ['orders:read'] })
+ */
+export function createApimw(options: ApimwOptions = {}): Apimw {
+  const resolved = resolveOptions(options)
+  const s = createServices(resolved)
+
+  async function handle(req: WireRequest): Promise<WireResponse | undefined> {
+    const path = pathOf(req.target)
+    if (!path.startsWith(`${resolved.basePath}/`)) return undefined
+    const route = ROUTES[path.slice(resolved.basePath.length)]
+    if (!route) return undefined
+    const surface: Surface = { kind: 'token', basic: /^basic /i.test(req.header('authorization') ?? '') }
+    const client = resolveClientAddress(req, resolved.trust)
+    try {
+      requireSecure(s, client)
+      if (req.method.toUpperCase() !== route.method) {
+        const response = jsonResponse(405, { error: 'invalid_request', error_description: `use ${route.method}` })
+        response.headers.allow = route.method
+        return response
+      }
+      return await route.run(s, req, client)
+    } catch (error) {
+      return failure(s, error, surface, req, client, 'auth.failed')
+    }
+  }
+
+  async function authenticate(req: WireRequest, need: BearerRequirements = {}): Promise<AuthenticateResult> {
+    const client = resolveClientAddress(req, resolved.trust)
+    try {
+      requireSecure(s, client)
+      const auth = await authenticateBearer(s, { authorization: req.header('authorization'), target: req.target, ip: client.ip }, need)
+      return { ok: true, auth }
+    } catch (error) {
+      return { ok: false, response: await failure(s, error, { kind: 'bearer' }, req, client, 'request.denied') }
+    }
+  }
+
+  return {
+    options: resolved,
+    handle,
+    authenticate,
+    keys: createKeyManager(s),
+    signingKeys: {
+      list: () => s.ring.list(),
+      async rotate(options) {
+        const record = await s.ring.rotate(options)
+        s.verified.clear()
+        await s.audit.emit({ type: 'signing_key.rotated', details: { kid: record.kid, alg: record.alg } })
+        return record
+      },
+    },
+    async revokeAccessToken(token) {
+      return (await revokeAccess(s, token, undefined)) !== undefined
+    },
+    close: () => s.audit.flushUsage(),
+  }
+}
+
+function requireSecure(s: Services, client: ClientAddress): void {
+  if (s.options.requireHttps && !client.secure) {
+    throw new InvalidRequestError('HTTPS is required', { reason: 'https_required' })
+  }
+}
+
+/** Audits the failure and turns it into the wire answer. A non-APIMW error is a store failure: 503. */
+async function failure(
+  s: Services,
+  error: unknown,
+  surface: Surface,
+  req: WireRequest,
+  client: ClientAddress,
+  type: 'auth.failed' | 'request.denied',
+): Promise<WireResponse> {
+  let known: AnyApimwError
+  if (isApimwError(error)) {
+    known = error
+  } else {
+    s.options.onError(error)
+    known = new TemporarilyUnavailableError({ cause: error })
+  }
+  const denied = known.code === 'access_denied' || known.code === 'too_many_requests'
+  await s.audit.emit({
+    type: known.code === 'temporarily_unavailable' ? 'store.failed' : denied ? 'request.denied' : type,
+    keyId: known.keyId,
+    ip: client.ip,
+    reason: (known as ApimwError).reason ?? known.code,
+    requestId: requestId(req),
+  })
+  return toWireResponse(known, surface)
+}
+
+async function parameters(req: WireRequest) {
+  return parseParameters(await req.body(BODY_LIMIT), req.header('content-type'))
+}
+
+function tokenRequest(req: WireRequest, params: Record<string, string>, client: ClientAddress) {
+  return { params, authorization: req.header('authorization'), client, requestId: requestId(req) }
+}
+
+const requestId = (req: WireRequest): string | undefined => {
+  const id = req.header('x-request-id')
+  return id && /^[\x21-\x7e]{1,128}$/.test(id) ? id : undefined
+}
+
+const pathOf = (target: string): string => {
+  const query = target.indexOf('?')
+  return query < 0 ? target : target.slice(0, query)
+}
+
+const jwksHeaders = (): Record<string, string> => ({
+  'content-type': 'application/json',
+  'cache-control': 'public, max-age=300',
+})

@@ -1,0 +1,1 @@
+export { readNodeBody } from './read-node-body.js'

@@ -1,0 +1,105 @@
+import { LRUCache } from 'lru-cache'
+import { type AuditLog, createAuditLog } from './audit/audit-log.js'
+import { createSecretHasher, type SecretHasher } from './credentials/secret-hasher.js'
+import { seconds } from './internal/clock.js'
+import type { ResolvedOptions } from './options.js'
+import { createFailureLimiter, type FailureLimiter } from './policy/failure-limiter.js'
+import { createSigningKeyRing, type SigningKeyRing } from './signing-keys/signing-key-ring.js'
+import type { AccessTokenClaims, AccessTokenSettings } from './tokens/access-token.js'
+import type { ApiKeyRecord, Environment } from './stores/types.js'
+import type { FailureReason } from './errors.js'
+
+/** Everything a route or the guard needs, built once per `createApimw()`. Internal. */
+export interface Services {
+  options: ResolvedOptions
+  now(): number
+  hasher: SecretHasher
+  ring: SigningKeyRing
+  tokens: AccessTokenSettings
+  limiter: FailureLimiter
+  audit: AuditLog
+  /** Keys by id, trusted for `cacheTtl` seconds; changes made through this instance update it at once. */
+  keyCache: TimedCache<ApiKeyRecord | null>
+  /** Access-token revocation status by `jti`, trusted for `cacheTtl` seconds. */
+  revokedCache: TimedCache<boolean>
+  /** Tokens whose signature and claims verified: a repeat skips the signature work until `exp`. */
+  verified: LRUCache<string, { claims: AccessTokenClaims; kid: string }>
+  /** The key, from the cache or the store; `undefined` if it does not exist. */
+  loadKey(keyId: string): Promise<ApiKeyRecord | undefined>
+}
+
+export interface TimedCache<V> {
+  get(name: string): V | undefined
+  set(name: string, value: V): void
+  delete(name: string): void
+}
+
+function timedCache<V extends {} | null>(max: number, ttl: number, now: () => number): TimedCache<V> {
+  const cache = new LRUCache<string, { value: V; at: number }>({ max })
+  return {
+    get(name) {
+      const entry = cache.get(name)
+      return entry && now() - entry.at < ttl ? entry.value : undefined
+    },
+    set: (name, value) => void cache.set(name, { value, at: now() }),
+    delete: (name) => void cache.delete(name),
+  }
+}
+
+export function createServices(options: ResolvedOptions): Services {
+  const now = () => seconds(options.clock)
+  const ring = createSigningKeyRing({
+    store: options.store.signingKeys,
+    algorithm: options.algorithms[0] ?? 'ES256',
+    clock: options.clock,
+    cacheTtl: options.cacheTtl,
+    verifyWindow: options.accessTokenTtl + options.clockTolerance,
+  })
+  const keyCache = timedCache<ApiKeyRecord | null>(options.verifyCacheSize, options.cacheTtl, now)
+  const touchable = options.keys === options.store.keys ? options.store.keys : options.keys
+  return {
+    options,
+    now,
+    hasher: createSecretHasher(options.pepper),
+    ring,
+    tokens: {
+      ring,
+      issuer: options.issuer,
+      audience: options.audience,
+      ttl: options.accessTokenTtl,
+      algorithms: options.algorithms,
+      clockTolerance: options.clockTolerance,
+      clock: options.clock,
+    },
+    limiter: createFailureLimiter(options.store.counters, options.rateLimit),
+    audit: createAuditLog({
+      sinks: options.auditSinks,
+      clock: options.clock,
+      onError: options.onError,
+      keys: touchable,
+      usageFlushInterval: options.usageFlushInterval,
+    }),
+    keyCache,
+    revokedCache: timedCache<boolean>(options.verifyCacheSize, options.cacheTtl, now),
+    verified: new LRUCache<string, { claims: AccessTokenClaims; kid: string }>({
+      max: options.verifyCacheSize,
+      maxSize: 32 * 1024 * 1024,
+      sizeCalculation: (_claims, token) => token.length,
+    }),
+    async loadKey(keyId) {
+      const cached = keyCache.get(keyId)
+      if (cached !== undefined) return cached ?? undefined
+      const record = await options.keys.get(keyId)
+      keyCache.set(keyId, record ?? null)
+      return record
+    },
+  }
+}
+
+/** Why a key may not be used now, or `undefined` if it may. */
+export function keyProblem(record: ApiKeyRecord, environment: Environment, now: number): FailureReason | undefined {
+  if (record.revokedAt !== null) return 'key_revoked'
+  if (record.expiresAt !== null && record.expiresAt <= now) return 'key_expired'
+  if (record.environment !== environment) return 'wrong_environment'
+  return undefined
+}

@@ -1,0 +1,193 @@
+import { LRUCache } from 'lru-cache'
+import type {
+  ApiKeyRecord,
+  ApiKeyStore,
+  ApimwStore,
+  AuditEvent,
+  AuditStore,
+  CounterStore,
+  CounterValue,
+  RefreshTokenRecord,
+  RefreshTokenStore,
+  RevocationStore,
+  SigningKeyRecord,
+  SigningKeyStore,
+} from './types.js'
+
+export interface MemoryStoreOptions {
+  /** Most counters (rate-limit windows) kept; the least recently used go first. Default 100 000. */
+  maxCounters?: number
+  /** Most revoked `jti`s kept. Default 100 000. */
+  maxRevocations?: number
+  /** Most audit events kept. Default 10 000. */
+  maxAuditEvents?: number
+}
+
+/**
+ * A store for one process, for tests and single-instance servers. Each call returns a new,
+ * independent store. Bounded where an attacker could make it grow (counters, revocations, audit).
+ *
+ * @example
+ * const apimw = createApimw({ store: createMemoryStore() })
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): ApimwStore {
+  return {
+    keys: memoryKeys(),
+    signingKeys: memorySigningKeys(),
+    refreshTokens: memoryRefreshTokens(),
+    revocations: memoryRevocations(options.maxRevocations ?? 100_000),
+    counters: memoryCounters(options.maxCounters ?? 100_000),
+    audit: memoryAudit(options.maxAuditEvents ?? 10_000),
+  }
+}
+
+const copy = <T>(value: T): T => structuredClone(value)
+
+function memoryKeys(): ApiKeyStore {
+  const records = new Map<string, ApiKeyRecord>()
+  return {
+    async get(key) {
+      const record = records.get(key)
+      return record && copy(record)
+    },
+    async create(record) {
+      if (records.has(record.key)) throw new Error(`key ${record.key} exists`)
+      records.set(record.key, copy(record))
+    },
+    async list() {
+      return [...records.values()].map(copy)
+    },
+    async rotateSecret(key, next, previousExpiresAt) {
+      const record = records.get(key)
+      if (!record || record.revokedAt !== null) return undefined
+      const current = record.secrets[0]
+      record.secrets = current ? [next, { ...current, expiresAt: previousExpiresAt }] : [next]
+      return copy(record)
+    },
+    async revoke(key, at) {
+      const record = records.get(key)
+      if (!record) return undefined
+      record.revokedAt ??= at
+      return copy(record)
+    },
+    async touch(key, at) {
+      const record = records.get(key)
+      if (record) record.lastUsedAt = Math.max(record.lastUsedAt ?? 0, at)
+    },
+  }
+}
+
+function memorySigningKeys(): SigningKeyStore {
+  let keys: SigningKeyRecord[] = []
+  return {
+    async list() {
+      return keys.map(copy)
+    },
+    async activate(candidate) {
+      const active = keys.find((k) => k.alg === candidate.alg && k.rotatedAt === null)
+      if (active) return copy(active)
+      keys.unshift(copy(candidate))
+      return copy(candidate)
+    },
+    async rotate(next, now, notAfter) {
+      keys = keys.filter((k) => k.notAfter === null || k.notAfter > now)
+      for (const k of keys) {
+        if (k.alg === next.alg && k.rotatedAt === null) Object.assign(k, { rotatedAt: now, notAfter })
+      }
+      keys.unshift(copy(next))
+    },
+  }
+}
+
+function memoryRefreshTokens(): RefreshTokenStore {
+  const tokens = new Map<string, Omit<RefreshTokenRecord, 'familyRevokedAt'>>()
+  const families = new Map<string, { keyId: string; revokedAt: number | null }>()
+  const view = (hash: string): RefreshTokenRecord | undefined => {
+    const token = tokens.get(hash)
+    const family = token && families.get(token.familyId)
+    return token && family ? copy({ ...token, familyRevokedAt: family.revokedAt }) : undefined
+  }
+  return {
+    async create(record) {
+      const { familyRevokedAt, ...token } = record
+      families.set(record.familyId, { keyId: record.keyId, revokedAt: familyRevokedAt })
+      tokens.set(record.hash, copy(token))
+    },
+    async find(hash) {
+      return view(hash)
+    },
+    async rotate(hash, nextHash, now) {
+      const token = tokens.get(hash)
+      const family = token && families.get(token.familyId)
+      if (!token || !family || family.revokedAt !== null || now >= token.expiresAt) {
+        return { outcome: 'invalid' }
+      }
+      if (token.usedAt !== null) {
+        family.revokedAt = now
+        return { outcome: 'reused', previous: view(hash)! }
+      }
+      token.usedAt = now
+      tokens.set(nextHash, { ...copy(token), hash: nextHash, issuedAt: now, usedAt: null })
+      return { outcome: 'rotated', previous: view(hash)!, next: view(nextHash)! }
+    },
+    async revokeFamily(familyId, at) {
+      const family = families.get(familyId)
+      if (family) family.revokedAt ??= at
+    },
+    async revokeByKey(keyId, at) {
+      for (const family of families.values()) {
+        if (family.keyId === keyId) family.revokedAt ??= at
+      }
+    },
+  }
+}
+
+function memoryRevocations(max: number): RevocationStore {
+  const revoked = new LRUCache<string, number>({ max })
+  return {
+    async revoke(jti, expiresAt) {
+      revoked.set(jti, expiresAt)
+    },
+    async isRevoked(jti, now) {
+      const expiresAt = revoked.get(jti)
+      return expiresAt !== undefined && expiresAt > now
+    },
+  }
+}
+
+function memoryCounters(max: number): CounterStore {
+  const counters = new LRUCache<string, CounterValue>({ max })
+  const live = (name: string, now: number) => {
+    const value = counters.get(name)
+    return value && value.resetAt > now ? value : undefined
+  }
+  return {
+    async increment(name, windowSeconds, now) {
+      const value = live(name, now) ?? { count: 0, resetAt: now + windowSeconds }
+      const next = { count: value.count + 1, resetAt: value.resetAt }
+      counters.set(name, next)
+      return { ...next }
+    },
+    async get(name, now) {
+      const value = live(name, now)
+      return value && { ...value }
+    },
+    async delete(name) {
+      counters.delete(name)
+    },
+  }
+}
+
+function memoryAudit(max: number): AuditStore {
+  const events: AuditEvent[] = []
+  return {
+    write(event) {
+      events.push(copy(event))
+      if (events.length > max) events.splice(0, events.length - max)
+    },
+    async tail({ keyId, limit }) {
+      const matching = keyId === undefined ? events : events.filter((e) => e.keyId === keyId)
+      return matching.slice(-limit).map(copy)
+    },
+  }
+}
