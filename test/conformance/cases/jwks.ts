@@ -1,0 +1,3 @@
+import type { AdapterHarness } from '../harness.js'
+
+export function jwksCases(_h: AdapterHarness): void {}

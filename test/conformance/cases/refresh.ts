@@ -1,0 +1,3 @@
+import type { AdapterHarness } from '../harness.js'
+
+export function refreshCases(_h: AdapterHarness): void {}
