@@ -6,11 +6,14 @@
  *
  *   pnpm bench            (BENCH_SECONDS=2 for longer runs)
  */
-import { type Apimw, createApimw, createMemoryStore, type WireRequest } from '@apimw/core'
-import { verify as honoVerify } from 'hono/jwt'
-import { createLocalJWKSet, decodeJwt, importJWK, type JWK, jwtVerify, SignJWT } from 'jose'
-import jsonwebtoken from 'jsonwebtoken'
+
 import { createPublicKey } from 'node:crypto'
+import type { Apimw, WireRequest } from '@apimw/core'
+import { createApimw, createMemoryStore } from '@apimw/core'
+import { verify as honoVerify } from 'hono/jwt'
+import type { JWK } from 'jose'
+import { createLocalJWKSet, decodeJwt, importJWK, jwtVerify, SignJWT } from 'jose'
+import jsonwebtoken from 'jsonwebtoken'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1)
 
@@ -23,7 +26,9 @@ const noCaches = createApimw({ store, refreshTokens: false, verifyCacheSize: 1, 
 const { record, secret } = await apimw.keys.create({ name: 'bench', scopes: ['orders:read'] })
 
 async function issue(): Promise<string> {
-  const res = await apimw.handle(wire('POST', '/auth/token', `Basic ${btoa(`${record.key}:${secret}`)}`))
+  const res = await apimw.handle(
+    wire('POST', '/auth/token', `Basic ${btoa(`${record.key}:${secret}`)}`),
+  )
   return JSON.parse(res?.body ?? '{}').access_token as string
 }
 
@@ -59,7 +64,10 @@ const pem = createPublicKey({ key: publicJwk as import('node:crypto').JsonWebKey
   .export({ type: 'spki', format: 'pem' })
   .toString()
 
-async function measure(name: string, run: (i: number) => Promise<unknown> | unknown): Promise<number> {
+async function measure(
+  name: string,
+  run: (i: number) => Promise<unknown> | unknown,
+): Promise<number> {
   for (let i = 0; i < 200; i++) await run(i)
   let count = 0
   const end = performance.now() + SECONDS * 1000
@@ -88,9 +96,15 @@ const results = {
     jwtVerify(token, localSet, { algorithms: ['ES256'], issuer: 'apimw', audience: 'apimw-api' }),
   ),
   jsonwebtoken: await measure('jsonwebtoken.verify (express-jwt, koa-jwt)', () =>
-    jsonwebtoken.verify(token, pem, { algorithms: ['ES256'], issuer: 'apimw', audience: 'apimw-api' }),
+    jsonwebtoken.verify(token, pem, {
+      algorithms: ['ES256'],
+      issuer: 'apimw',
+      audience: 'apimw-api',
+    }),
   ),
-  hono: await measure('hono/jwt verify (typ JWT)', () => honoVerify(plainToken, publicJwk, 'ES256')),
+  hono: await measure('hono/jwt verify (typ JWT)', () =>
+    honoVerify(plainToken, publicJwk, 'ES256'),
+  ),
 }
 
 console.log('\nratios (higher is faster):')

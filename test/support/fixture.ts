@@ -1,5 +1,6 @@
 import type { RequestListener } from 'node:http'
-import { type Apimw, type ApimwOptions, type ApimwStore, type AuditEvent, createApimw, createMemoryStore, type CreateKeyInput } from '@apimw/core'
+import type { Apimw, ApimwOptions, ApimwStore, AuditEvent, CreateKeyInput } from '@apimw/core'
+import { createApimw, createMemoryStore } from '@apimw/core'
 import request from 'supertest'
 
 /** A clock the test moves by hand: no sleeps, no fake timers. */
@@ -66,7 +67,12 @@ export function createFixture(listener: Listener, options: ApimwOptions = {}): F
     async token(credential, scope) {
       const res = await http()
         .post('/auth/token')
-        .send({ grant_type: 'client_credentials', api_key: credential.key, api_secret: credential.secret, ...(scope ? { scope } : {}) })
+        .send({
+          grant_type: 'client_credentials',
+          api_key: credential.key,
+          api_secret: credential.secret,
+          ...(scope ? { scope } : {}),
+        })
       if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${res.text}`)
       return res.body as TokenBody
     },

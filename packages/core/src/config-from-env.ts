@@ -6,7 +6,13 @@ export interface EnvConfig {
   store: string
   options: Pick<
     ApimwOptions,
-    'environment' | 'issuer' | 'audience' | 'accessTokenTtl' | 'refreshTokenTtl' | 'requireHttps' | 'trustProxy'
+    | 'environment'
+    | 'issuer'
+    | 'audience'
+    | 'accessTokenTtl'
+    | 'refreshTokenTtl'
+    | 'requireHttps'
+    | 'trustProxy'
   >
   port: number
 }
@@ -19,7 +25,8 @@ export interface EnvConfig {
  */
 export function configFromEnv(env: Readonly<Record<string, string | undefined>>): EnvConfig {
   const environment = env.APIMW_ENV ?? (env.NODE_ENV === 'production' ? 'live' : 'test')
-  if (environment !== 'test' && environment !== 'live') throw new TypeError('APIMW_ENV must be "test" or "live"')
+  if (environment !== 'test' && environment !== 'live')
+    throw new TypeError('APIMW_ENV must be "test" or "live"')
   const options: EnvConfig['options'] = {
     environment,
     issuer: env.APIMW_ISSUER || 'apimw',
@@ -33,14 +40,23 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
   return { store: env.APIMW_STORE || 'sqlite:.apimw/apimw.db', options, port: port(env.PORT) }
 }
 
-function seconds(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number): number {
+function seconds(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  fallback: number,
+): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
-  if (!/^[1-9][0-9]{0,9}$/.test(raw)) throw new TypeError(`${name} must be a positive whole number of seconds`)
+  if (!/^[1-9][0-9]{0,9}$/.test(raw))
+    throw new TypeError(`${name} must be a positive whole number of seconds`)
   return Number(raw)
 }
 
-function flag(env: Readonly<Record<string, string | undefined>>, name: string, fallback: boolean): boolean {
+function flag(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  fallback: boolean,
+): boolean {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
   if (raw === '1' || raw === 'true') return true
@@ -59,6 +75,7 @@ function trustValue(raw: string): boolean | number | string {
 function port(raw: string | undefined): number {
   if (raw === undefined || raw === '') return 3000
   const value = Number(raw)
-  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new TypeError('PORT must be 0 to 65535')
+  if (!Number.isInteger(value) || value < 0 || value > 65535)
+    throw new TypeError('PORT must be 0 to 65535')
   return value
 }

@@ -1,17 +1,26 @@
-import { type AuthContext, authenticateBearer, type BearerRequirements } from './guard/authenticate-bearer.js'
-import { type AnyApimwError, type ApimwError, InvalidRequestError, isApimwError, TemporarilyUnavailableError } from './errors.js'
-import { createKeyManager, type KeyManager } from './keys/key-management.js'
-import { type ApimwOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import type { AnyApimwError, ApimwError } from './errors.js'
+import { InvalidRequestError, isApimwError, TemporarilyUnavailableError } from './errors.js'
+import type { AuthContext, BearerRequirements } from './guard/authenticate-bearer.js'
+import { authenticateBearer } from './guard/authenticate-bearer.js'
+import type { KeyManager } from './keys/key-management.js'
+import { createKeyManager } from './keys/key-management.js'
+import type { ApimwOptions, ResolvedOptions } from './options.js'
+import { resolveOptions } from './options.js'
 import { revokeAccess, revokeEndpoint } from './routes/revoke-endpoint.js'
 import { tokenEndpoint } from './routes/token-endpoint.js'
-import { createServices, type Services } from './services.js'
+import type { Services } from './services.js'
+import { createServices } from './services.js'
 import type { SigningKeyRecord } from './stores/types.js'
-import { type ClientAddress, resolveClientAddress } from './wire/client-address.js'
+import type { ClientAddress } from './wire/client-address.js'
+import { resolveClientAddress } from './wire/client-address.js'
 import { BODY_LIMIT, parseParameters } from './wire/parse-parameters.js'
-import { jsonResponse, type Surface, toWireResponse } from './wire/to-wire-response.js'
+import type { Surface } from './wire/to-wire-response.js'
+import { jsonResponse, toWireResponse } from './wire/to-wire-response.js'
 import type { WireRequest, WireResponse } from './wire/types.js'
 
-export type AuthenticateResult = { ok: true; auth: AuthContext } | { ok: false; response: WireResponse }
+export type AuthenticateResult =
+  | { ok: true; auth: AuthContext }
+  | { ok: false; response: WireResponse }
 
 /** One APIMW instance: the `/auth` routes, the guard, and key management, over one store. */
 export interface Apimw {
@@ -36,14 +45,27 @@ export interface Apimw {
 type Route = (s: Services, req: WireRequest, client: ClientAddress) => Promise<WireResponse>
 
 const ROUTES: Record<string, { method: 'GET' | 'POST'; run: Route }> = {
-  '/token': { method: 'POST', run: (s, req, client) => parameters(req).then((params) => tokenEndpoint(s, tokenRequest(req, params, client))) },
+  '/token': {
+    method: 'POST',
+    run: (s, req, client) =>
+      parameters(req).then((params) => tokenEndpoint(s, tokenRequest(req, params, client))),
+  },
   '/refresh': {
     method: 'POST',
     run: (s, req, client) =>
-      parameters(req).then((params) => tokenEndpoint(s, { ...tokenRequest(req, params, client), grantType: 'refresh_token' })),
+      parameters(req).then((params) =>
+        tokenEndpoint(s, { ...tokenRequest(req, params, client), grantType: 'refresh_token' }),
+      ),
   },
-  '/revoke': { method: 'POST', run: (s, req, client) => parameters(req).then((params) => revokeEndpoint(s, tokenRequest(req, params, client))) },
-  '/jwks.json': { method: 'GET', run: async (s) => ({ ...jsonResponse(200, await s.ring.jwks()), headers: jwksHeaders() }) },
+  '/revoke': {
+    method: 'POST',
+    run: (s, req, client) =>
+      parameters(req).then((params) => revokeEndpoint(s, tokenRequest(req, params, client))),
+  },
+  '/jwks.json': {
+    method: 'GET',
+    run: async (s) => ({ ...jsonResponse(200, await s.ring.jwks()), headers: jwksHeaders() }),
+  },
 }
 
 /**
@@ -62,12 +84,18 @@ export function createApimw(options: ApimwOptions = {}): Apimw {
     if (!path.startsWith(`${resolved.basePath}/`)) return undefined
     const route = ROUTES[path.slice(resolved.basePath.length)]
     if (!route) return undefined
-    const surface: Surface = { kind: 'token', basic: /^basic /i.test(req.header('authorization') ?? '') }
+    const surface: Surface = {
+      kind: 'token',
+      basic: /^basic /i.test(req.header('authorization') ?? ''),
+    }
     const client = resolveClientAddress(req, resolved.trust)
     try {
       requireSecure(s, client)
       if (req.method.toUpperCase() !== route.method) {
-        const response = jsonResponse(405, { error: 'invalid_request', error_description: `use ${route.method}` })
+        const response = jsonResponse(405, {
+          error: 'invalid_request',
+          error_description: `use ${route.method}`,
+        })
         response.headers.allow = route.method
         return response
       }
@@ -77,14 +105,24 @@ export function createApimw(options: ApimwOptions = {}): Apimw {
     }
   }
 
-  async function authenticate(req: WireRequest, need: BearerRequirements = {}): Promise<AuthenticateResult> {
+  async function authenticate(
+    req: WireRequest,
+    need: BearerRequirements = {},
+  ): Promise<AuthenticateResult> {
     const client = resolveClientAddress(req, resolved.trust)
     try {
       requireSecure(s, client)
-      const auth = await authenticateBearer(s, { authorization: req.header('authorization'), target: req.target, ip: client.ip }, need)
+      const auth = await authenticateBearer(
+        s,
+        { authorization: req.header('authorization'), target: req.target, ip: client.ip },
+        need,
+      )
       return { ok: true, auth }
     } catch (error) {
-      return { ok: false, response: await failure(s, error, { kind: 'bearer' }, req, client, 'request.denied') }
+      return {
+        ok: false,
+        response: await failure(s, error, { kind: 'bearer' }, req, client, 'request.denied'),
+      }
     }
   }
 
@@ -98,7 +136,10 @@ export function createApimw(options: ApimwOptions = {}): Apimw {
       async rotate(options) {
         const record = await s.ring.rotate(options)
         s.verified.clear()
-        await s.audit.emit({ type: 'signing_key.rotated', details: { kid: record.kid, alg: record.alg } })
+        await s.audit.emit({
+          type: 'signing_key.rotated',
+          details: { kid: record.kid, alg: record.alg },
+        })
         return record
       },
     },
@@ -133,7 +174,8 @@ async function failure(
   }
   const denied = known.code === 'access_denied' || known.code === 'too_many_requests'
   await s.audit.emit({
-    type: known.code === 'temporarily_unavailable' ? 'store.failed' : denied ? 'request.denied' : type,
+    type:
+      known.code === 'temporarily_unavailable' ? 'store.failed' : denied ? 'request.denied' : type,
     keyId: known.keyId,
     ip: client.ip,
     reason: (known as ApimwError).reason ?? known.code,

@@ -176,5 +176,7 @@ export type AnyApimwError =
  * if (isApimwError(err) && err.code === 'invalid_token') { ... }
  */
 export function isApimwError(value: unknown): value is AnyApimwError {
-  return typeof value === 'object' && value !== null && (value as { [brand]?: unknown })[brand] === true
+  return (
+    typeof value === 'object' && value !== null && (value as { [brand]?: unknown })[brand] === true
+  )
 }

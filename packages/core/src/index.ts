@@ -1,9 +1,9 @@
-export { createApimw } from './create-apimw.js'
-export type { Apimw, AuthenticateResult } from './create-apimw.js'
-export { resolveOptions } from './options.js'
-export type { ApimwOptions, ResolvedOptions } from './options.js'
-export { configFromEnv } from './config-from-env.js'
 export type { EnvConfig } from './config-from-env.js'
+export { configFromEnv } from './config-from-env.js'
+export type { Apimw, AuthenticateResult } from './create-apimw.js'
+export { createApimw } from './create-apimw.js'
+export { keyEnvironment } from './credentials/api-key-format.js'
+export type { AnyApimwError, ApimwErrorCode, ApimwErrorOptions, FailureReason } from './errors.js'
 export {
   AccessDeniedError,
   ApimwError,
@@ -20,22 +20,17 @@ export {
   UnauthorizedError,
   UnsupportedGrantTypeError,
 } from './errors.js'
-export type { AnyApimwError, ApimwErrorCode, ApimwErrorOptions, FailureReason } from './errors.js'
 export type { AuthContext, BearerRequirements } from './guard/authenticate-bearer.js'
-export { KeyManagementError } from './keys/key-management.js'
-export type { CreatedKey, CreateKeyInput, KeyManager, RotatedKey } from './keys/key-management.js'
-export type { AccessTokenClaims } from './tokens/access-token.js'
-export type { SigningAlgorithm } from './signing-keys/signing-key-ring.js'
-export type { RateLimitOptions } from './policy/failure-limiter.js'
-export { keyEnvironment } from './credentials/api-key-format.js'
-export { isIpAllowed, parseAllowedIp } from './policy/ip-allowlist.js'
-export { compileTrust } from './wire/client-address.js'
-export type { TrustProxy } from './wire/client-address.js'
-export { readWebBody } from './wire/read-web-body.js'
-export type { WireBody, WireRequest, WireResponse } from './wire/types.js'
 export type { Clock } from './internal/clock.js'
-export { createMemoryStore } from './stores/memory-store.js'
+export type { CreatedKey, CreateKeyInput, KeyManager, RotatedKey } from './keys/key-management.js'
+export { KeyManagementError } from './keys/key-management.js'
+export type { ApimwOptions, ResolvedOptions } from './options.js'
+export { resolveOptions } from './options.js'
+export type { RateLimitOptions } from './policy/failure-limiter.js'
+export { isIpAllowed, parseAllowedIp } from './policy/ip-allowlist.js'
+export type { SigningAlgorithm } from './signing-keys/signing-key-ring.js'
 export type { MemoryStoreOptions } from './stores/memory-store.js'
+export { createMemoryStore } from './stores/memory-store.js'
 export type {
   ApiKeyReader,
   ApiKeyRecord,
@@ -56,3 +51,8 @@ export type {
   SigningKeyRecord,
   SigningKeyStore,
 } from './stores/types.js'
+export type { AccessTokenClaims } from './tokens/access-token.js'
+export type { TrustProxy } from './wire/client-address.js'
+export { compileTrust } from './wire/client-address.js'
+export { readWebBody } from './wire/read-web-body.js'
+export type { WireBody, WireRequest, WireResponse } from './wire/types.js'

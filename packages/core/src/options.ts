@@ -1,9 +1,11 @@
 import type { Clock } from './internal/clock.js'
 import type { RateLimitOptions } from './policy/failure-limiter.js'
-import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './signing-keys/signing-key-ring.js'
+import type { SigningAlgorithm } from './signing-keys/signing-key-ring.js'
+import { SIGNING_ALGORITHMS } from './signing-keys/signing-key-ring.js'
 import { createMemoryStore } from './stores/memory-store.js'
 import type { ApiKeyReader, ApimwStore, AuditSink, Environment } from './stores/types.js'
-import { compileTrust, type TrustFunction, type TrustProxy } from './wire/client-address.js'
+import type { TrustFunction, TrustProxy } from './wire/client-address.js'
+import { compileTrust } from './wire/client-address.js'
 
 /** Options of `createApimw()`. Every duration is in seconds. */
 export interface ApimwOptions {
@@ -125,7 +127,8 @@ export function resolveOptions(options: ApimwOptions = {}): ResolvedOptions {
 
 function reportError(error: unknown): void {
   // Name and message only: a driver error's other fields may hold connection strings.
-  const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) }
+  const { name, message } =
+    error instanceof Error ? error : { name: 'Error', message: String(error) }
   console.error(`apimw: ${name}: ${message}`)
 }
 
@@ -144,6 +147,7 @@ function nonNegativeInteger(name: string, value: number | undefined): number | u
 }
 
 function nonEmpty(name: string, value: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`"${name}" must be a non-empty string`)
+  if (typeof value !== 'string' || value.length === 0)
+    throw new TypeError(`"${name}" must be a non-empty string`)
   return value
 }

@@ -1,13 +1,17 @@
 import { LRUCache } from 'lru-cache'
-import { type AuditLog, createAuditLog } from './audit/audit-log.js'
-import { createSecretHasher, type SecretHasher } from './credentials/secret-hasher.js'
+import type { AuditLog } from './audit/audit-log.js'
+import { createAuditLog } from './audit/audit-log.js'
+import type { SecretHasher } from './credentials/secret-hasher.js'
+import { createSecretHasher } from './credentials/secret-hasher.js'
+import type { FailureReason } from './errors.js'
 import { seconds } from './internal/clock.js'
 import type { ResolvedOptions } from './options.js'
-import { createFailureLimiter, type FailureLimiter } from './policy/failure-limiter.js'
-import { createSigningKeyRing, type SigningKeyRing } from './signing-keys/signing-key-ring.js'
-import type { AccessTokenClaims, AccessTokenSettings } from './tokens/access-token.js'
+import type { FailureLimiter } from './policy/failure-limiter.js'
+import { createFailureLimiter } from './policy/failure-limiter.js'
+import type { SigningKeyRing } from './signing-keys/signing-key-ring.js'
+import { createSigningKeyRing } from './signing-keys/signing-key-ring.js'
 import type { ApiKeyRecord, Environment } from './stores/types.js'
-import type { FailureReason } from './errors.js'
+import type { AccessTokenClaims, AccessTokenSettings } from './tokens/access-token.js'
 
 /** Everything a route or the guard needs, built once per `createApimw()`. Internal. */
 export interface Services {
@@ -34,7 +38,7 @@ export interface TimedCache<V> {
   delete(name: string): void
 }
 
-function timedCache<V extends {} | null>(max: number, ttl: number, now: () => number): TimedCache<V> {
+function timedCache<V>(max: number, ttl: number, now: () => number): TimedCache<V> {
   const cache = new LRUCache<string, { value: V; at: number }>({ max })
   return {
     get(name) {
@@ -97,7 +101,11 @@ export function createServices(options: ResolvedOptions): Services {
 }
 
 /** Why a key may not be used now, or `undefined` if it may. */
-export function keyProblem(record: ApiKeyRecord, environment: Environment, now: number): FailureReason | undefined {
+export function keyProblem(
+  record: ApiKeyRecord,
+  environment: Environment,
+  now: number,
+): FailureReason | undefined {
   if (record.revokedAt !== null) return 'key_revoked'
   if (record.expiresAt !== null && record.expiresAt <= now) return 'key_expired'
   if (record.environment !== environment) return 'wrong_environment'

@@ -40,7 +40,9 @@ describe('secret hasher', () => {
     const b = await createSecretHasher('pepper-b').hash(secret)
     expect(a).toMatch(/^hmac-sha256:/)
     expect(a).not.toBe(b)
-    expect(await createSecretHasher('pepper-b').verify(secret, [{ hash: a, expiresAt: null }], now)).toBe(false)
+    expect(
+      await createSecretHasher('pepper-b').verify(secret, [{ hash: a, expiresAt: null }], now),
+    ).toBe(false)
   })
 
   it('accepts a previous secret only until it expires', async () => {

@@ -16,7 +16,12 @@ function setup() {
 describe('key management', () => {
   it('creates a key whose record holds a hash of the secret, never the secret', async () => {
     const { apimw, store } = setup()
-    const { record, secret } = await apimw.keys.create({ name: 'billing', scopes: ['a', 'b', 'a'], allowedIps: ['10.0.0.0/8', '::1'], expiresIn: 60 })
+    const { record, secret } = await apimw.keys.create({
+      name: 'billing',
+      scopes: ['a', 'b', 'a'],
+      allowedIps: ['10.0.0.0/8', '::1'],
+      expiresIn: 60,
+    })
     const stored = await store.keys.get(record.key)
     expect(stored).toEqual({
       key: record.key,
@@ -46,7 +51,10 @@ describe('key management', () => {
     const { apimw, store } = setup()
     const error = await apimw.keys.create(input).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(KeyManagementError)
-    expect(error).toMatchObject({ code: 'invalid_input', message: expect.stringContaining(message) })
+    expect(error).toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining(message),
+    })
     expect(await store.keys.list()).toEqual([])
   })
 
@@ -60,7 +68,8 @@ describe('key management', () => {
       apimw.handle({
         method: 'POST',
         target: '/auth/token',
-        header: (n) => (n === 'authorization' ? `Basic ${btoa(`${record.key}:${secret}`)}` : undefined),
+        header: (n) =>
+          n === 'authorization' ? `Basic ${btoa(`${record.key}:${secret}`)}` : undefined,
         peer: { address: '127.0.0.1', encrypted: false },
         body: async () => ({ raw: new Uint8Array() }),
       })
@@ -73,8 +82,12 @@ describe('key management', () => {
 
   it('answers not_found for rotating or revoking a key that does not exist, and refuses to rotate a revoked key', async () => {
     const { apimw } = setup()
-    await expect(apimw.keys.rotate('apimw_test_nonexistentnonexistent')).rejects.toMatchObject({ code: 'not_found' })
-    await expect(apimw.keys.revoke('apimw_test_nonexistentnonexistent')).rejects.toMatchObject({ code: 'not_found' })
+    await expect(apimw.keys.rotate('apimw_test_nonexistentnonexistent')).rejects.toMatchObject({
+      code: 'not_found',
+    })
+    await expect(apimw.keys.revoke('apimw_test_nonexistentnonexistent')).rejects.toMatchObject({
+      code: 'not_found',
+    })
     const { record } = await apimw.keys.create({ name: 'k' })
     await apimw.keys.revoke(record.key)
     await expect(apimw.keys.rotate(record.key)).rejects.toMatchObject({ code: 'not_found' })
@@ -101,7 +114,8 @@ describe('usage accounting', () => {
     const res = await apimw.handle({
       method: 'POST',
       target: '/auth/token',
-      header: (n) => (n === 'authorization' ? `Basic ${btoa(`${record.key}:${secret}`)}` : undefined),
+      header: (n) =>
+        n === 'authorization' ? `Basic ${btoa(`${record.key}:${secret}`)}` : undefined,
       peer: { address: '127.0.0.1', encrypted: false },
       body: async () => ({ raw: new Uint8Array() }),
     })
@@ -115,7 +129,8 @@ describe('usage accounting', () => {
         body: async () => ({ raw: new Uint8Array() }),
       })
     for (let i = 0; i < 5; i++) expect((await guard()).ok).toBe(true)
-    const allowed = async () => (await store.audit.tail({ limit: 100 })).filter((e) => e.type === 'request.allowed')
+    const allowed = async () =>
+      (await store.audit.tail({ limit: 100 })).filter((e) => e.type === 'request.allowed')
     expect(await allowed()).toEqual([])
     advance(60)
     expect((await guard()).ok).toBe(true)

@@ -64,8 +64,13 @@ describe('configFromEnv', () => {
   })
 
   it('is live with HTTPS required under NODE_ENV=production', () => {
-    expect(configFromEnv({ NODE_ENV: 'production' }).options).toMatchObject({ environment: 'live', requireHttps: true })
-    expect(configFromEnv({ NODE_ENV: 'production', APIMW_ENV: 'test' }).options.environment).toBe('test')
+    expect(configFromEnv({ NODE_ENV: 'production' }).options).toMatchObject({
+      environment: 'live',
+      requireHttps: true,
+    })
+    expect(configFromEnv({ NODE_ENV: 'production', APIMW_ENV: 'test' }).options.environment).toBe(
+      'test',
+    )
   })
 
   it('reads every variable', () => {

@@ -1,4 +1,12 @@
-import { type Apimw, type ApimwOptions, type AuthContext, type BearerRequirements, createApimw, type WireRequest, type WireResponse } from '@apimw/core'
+import type {
+  Apimw,
+  ApimwOptions,
+  AuthContext,
+  BearerRequirements,
+  WireRequest,
+  WireResponse,
+} from '@apimw/core'
+import { createApimw } from '@apimw/core'
 import { readNodeBody } from '@apimw/core/node'
 import type { Request, RequestHandler, Response } from 'express'
 
@@ -57,7 +65,10 @@ export function requireBearer(need: BearerRequirements & { apimw?: Apimw } = {})
 
 function instanceFor(req: Request, explicit: Apimw | undefined): Apimw {
   const apimw = explicit ?? (req as WithInstance)[INSTANCE]
-  if (!apimw) throw new TypeError('requireBearer() needs app.use(apimwAuth()) before it, or { apimw } in its options')
+  if (!apimw)
+    throw new TypeError(
+      'requireBearer() needs app.use(apimwAuth()) before it, or { apimw } in its options',
+    )
   return apimw
 }
 
@@ -66,7 +77,10 @@ function toWire(req: Request): WireRequest {
     method: req.method,
     target: req.url,
     header: (name) => req.get(name),
-    peer: { address: req.socket.remoteAddress, encrypted: 'encrypted' in req.socket && req.socket.encrypted === true },
+    peer: {
+      address: req.socket.remoteAddress,
+      encrypted: 'encrypted' in req.socket && req.socket.encrypted === true,
+    },
     resolved: { ip: req.ip, secure: req.secure },
     body: (limit) => readNodeBody(req, limit, req.body),
   }
@@ -80,19 +94,21 @@ function send(res: Response, response: WireResponse): void {
 }
 
 const isApimw = (value: ApimwOptions | Apimw): value is Apimw =>
-  typeof (value as Apimw).handle === 'function' && typeof (value as Apimw).authenticate === 'function'
+  typeof (value as Apimw).handle === 'function' &&
+  typeof (value as Apimw).authenticate === 'function'
 
-export { createApimw, isApimwError } from '@apimw/core'
 export type { Apimw, ApimwOptions, AuthContext, BearerRequirements } from '@apimw/core'
 export {
   AccessDeniedError,
   ApimwError,
+  createApimw,
   InsufficientScopeError,
   InvalidClientError,
   InvalidGrantError,
   InvalidRequestError,
   InvalidScopeError,
   InvalidTokenError,
+  isApimwError,
   TemporarilyUnavailableError,
   TooManyRequestsError,
   UnauthorizedError,

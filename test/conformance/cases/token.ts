@@ -6,7 +6,10 @@ import type { AdapterHarness } from '../harness.js'
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${encodeURIComponent(user)}:${encodeURIComponent(password)}`).toString('base64')}`
 
-const INVALID_CLIENT = { error: 'invalid_client', error_description: 'client authentication failed' }
+const INVALID_CLIENT = {
+  error: 'invalid_client',
+  error_description: 'client authentication failed',
+}
 
 /** CONTRACT §2 `POST /auth/token`, client_credentials grant, and §3 token claims. */
 export function tokenCases(h: AdapterHarness): void {
@@ -14,7 +17,11 @@ export function tokenCases(h: AdapterHarness): void {
     it('issues a Bearer token and a refresh token for a valid key and secret, uncacheable', async () => {
       const f = createFixture(h.listener)
       const cred = await f.createKey()
-      const res = await f.http().post('/auth/token').type('form').send({ grant_type: 'client_credentials', api_key: cred.key, api_secret: cred.secret })
+      const res = await f
+        .http()
+        .post('/auth/token')
+        .type('form')
+        .send({ grant_type: 'client_credentials', api_key: cred.key, api_secret: cred.secret })
       expect(res.status).toBe(200)
       expect(res.headers['cache-control']).toBe('no-store')
       expect(res.headers.pragma).toBe('no-cache')
@@ -27,7 +34,9 @@ export function tokenCases(h: AdapterHarness): void {
         scope: 'orders:read orders:write',
       })
       const events = await f.auditEvents()
-      expect(events.filter((e) => e.type === 'token.issued').map((e) => e.keyId)).toEqual([cred.key])
+      expect(events.filter((e) => e.type === 'token.issued').map((e) => e.keyId)).toEqual([
+        cred.key,
+      ])
     })
 
     it('signs an RFC 9068 access token with every contract claim', async () => {
@@ -54,7 +63,10 @@ export function tokenCases(h: AdapterHarness): void {
     it('treats an omitted grant_type as client_credentials', async () => {
       const f = createFixture(h.listener)
       const cred = await f.createKey()
-      const res = await f.http().post('/auth/token').set('authorization', basic(cred.key, cred.secret))
+      const res = await f
+        .http()
+        .post('/auth/token')
+        .set('authorization', basic(cred.key, cred.secret))
       expect(res.status).toBe(200)
       expect(res.body.token_type).toBe('Bearer')
     })
@@ -62,7 +74,10 @@ export function tokenCases(h: AdapterHarness): void {
     it('accepts client_id and client_secret in the body', async () => {
       const f = createFixture(h.listener)
       const cred = await f.createKey()
-      const res = await f.http().post('/auth/token').send({ client_id: cred.key, client_secret: cred.secret })
+      const res = await f
+        .http()
+        .post('/auth/token')
+        .send({ client_id: cred.key, client_secret: cred.secret })
       expect(res.status).toBe(200)
     })
 
@@ -70,7 +85,9 @@ export function tokenCases(h: AdapterHarness): void {
       const f = createFixture(h.listener)
       const cred = await f.createKey()
       // base64url secrets contain "-" and "_"; percent-encode every character to prove decoding.
-      const encoded = [...cred.secret].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('')
+      const encoded = [...cred.secret]
+        .map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+        .join('')
       const header = `Basic ${Buffer.from(`${cred.key}:${encoded}`).toString('base64')}`
       const res = await f.http().post('/auth/token').set('authorization', header)
       expect(res.status).toBe(200)
@@ -79,7 +96,10 @@ export function tokenCases(h: AdapterHarness): void {
     it('narrows the token to a requested subset of the key scopes', async () => {
       const f = createFixture(h.listener)
       const cred = await f.createKey()
-      const res = await f.http().post('/auth/token').send({ api_key: cred.key, api_secret: cred.secret, scope: 'orders:read' })
+      const res = await f
+        .http()
+        .post('/auth/token')
+        .send({ api_key: cred.key, api_secret: cred.secret, scope: 'orders:read' })
       expect(res.status).toBe(200)
       expect(res.body.scope).toBe('orders:read')
       expect(decodeJwt(res.body.access_token).scope).toBe('orders:read')
@@ -88,7 +108,10 @@ export function tokenCases(h: AdapterHarness): void {
     it('answers invalid_scope for a scope the key does not hold', async () => {
       const f = createFixture(h.listener)
       const cred = await f.createKey()
-      const res = await f.http().post('/auth/token').send({ api_key: cred.key, api_secret: cred.secret, scope: 'orders:read admin' })
+      const res = await f
+        .http()
+        .post('/auth/token')
+        .send({ api_key: cred.key, api_secret: cred.secret, scope: 'orders:read admin' })
       expect(res.status).toBe(400)
       expect(res.body).toEqual({ error: 'invalid_scope', error_description: expect.any(String) })
     })
@@ -112,8 +135,14 @@ export function tokenCases(h: AdapterHarness): void {
       ['no credential', {}],
       ['api_key without api_secret', { api_key: 'apimw_test_aaaaaaaaaaaaaaaaaaaaaa' }],
       ['api_secret without api_key', { api_secret: 'x' }],
-      ['api_key with client_secret', { api_key: 'apimw_test_aaaaaaaaaaaaaaaaaaaaaa', client_secret: 'x' }],
-      ['two body credentials', { api_key: 'a', api_secret: 'b', client_id: 'a', client_secret: 'b' }],
+      [
+        'api_key with client_secret',
+        { api_key: 'apimw_test_aaaaaaaaaaaaaaaaaaaaaa', client_secret: 'x' },
+      ],
+      [
+        'two body credentials',
+        { api_key: 'a', api_secret: 'b', client_id: 'a', client_secret: 'b' },
+      ],
     ])('answers invalid_request for %s', async (_name, body) => {
       const f = createFixture(h.listener)
       const res = await f.http().post('/auth/token').send(body)
@@ -124,7 +153,11 @@ export function tokenCases(h: AdapterHarness): void {
     it('answers invalid_request for Basic and a body credential together', async () => {
       const f = createFixture(h.listener)
       const cred = await f.createKey()
-      const res = await f.http().post('/auth/token').set('authorization', basic(cred.key, cred.secret)).send({ api_key: cred.key, api_secret: cred.secret })
+      const res = await f
+        .http()
+        .post('/auth/token')
+        .set('authorization', basic(cred.key, cred.secret))
+        .send({ api_key: cred.key, api_secret: cred.secret })
       expect(res.status).toBe(400)
       expect(res.body.error).toBe('invalid_request')
     })
@@ -146,31 +179,57 @@ export function tokenCases(h: AdapterHarness): void {
         live,
       ]
       for (const cred of cases) {
-        const viaBody = await f.http().post('/auth/token').send({ api_key: cred.key, api_secret: cred.secret })
+        const viaBody = await f
+          .http()
+          .post('/auth/token')
+          .send({ api_key: cred.key, api_secret: cred.secret })
         expect(viaBody.status).toBe(401)
         expect(viaBody.body).toEqual(INVALID_CLIENT)
         expect(viaBody.headers['www-authenticate']).toBeUndefined()
-        const viaBasic = await f.http().post('/auth/token').set('authorization', basic(cred.key, cred.secret))
+        const viaBasic = await f
+          .http()
+          .post('/auth/token')
+          .set('authorization', basic(cred.key, cred.secret))
         expect(viaBasic.status).toBe(401)
         expect(viaBasic.body).toEqual(INVALID_CLIENT)
         expect(viaBasic.headers['www-authenticate']).toBe('Basic realm="apimw"')
       }
-      const failures = (await f.auditEvents()).filter((e) => e.type === 'auth.failed').map((e) => e.reason)
-      expect(new Set(failures)).toEqual(new Set(['key_unknown', 'secret_mismatch', 'key_malformed', 'key_revoked', 'key_expired', 'wrong_environment']))
+      const failures = (await f.auditEvents())
+        .filter((e) => e.type === 'auth.failed')
+        .map((e) => e.reason)
+      expect(new Set(failures)).toEqual(
+        new Set([
+          'key_unknown',
+          'secret_mismatch',
+          'key_malformed',
+          'key_revoked',
+          'key_expired',
+          'wrong_environment',
+        ]),
+      )
     })
 
     it('answers unsupported_grant_type for an unknown grant', async () => {
       const f = createFixture(h.listener)
       const cred = await f.createKey()
-      const res = await f.http().post('/auth/token').send({ grant_type: 'password', api_key: cred.key, api_secret: cred.secret })
+      const res = await f
+        .http()
+        .post('/auth/token')
+        .send({ grant_type: 'password', api_key: cred.key, api_secret: cred.secret })
       expect(res.status).toBe(400)
-      expect(res.body).toEqual({ error: 'unsupported_grant_type', error_description: expect.any(String) })
+      expect(res.body).toEqual({
+        error: 'unsupported_grant_type',
+        error_description: expect.any(String),
+      })
     })
 
     it('answers access_denied after a valid secret from an address outside the allowlist', async () => {
       const f = createFixture(h.listener)
       const cred = await f.createKey({ allowedIps: ['203.0.113.0/24'] })
-      const res = await f.http().post('/auth/token').send({ api_key: cred.key, api_secret: cred.secret })
+      const res = await f
+        .http()
+        .post('/auth/token')
+        .send({ api_key: cred.key, api_secret: cred.secret })
       expect(res.status).toBe(403)
       expect(res.body).toEqual({ error: 'access_denied', error_description: expect.any(String) })
       const denied = (await f.auditEvents()).filter((e) => e.type === 'request.denied')
@@ -180,7 +239,10 @@ export function tokenCases(h: AdapterHarness): void {
     it('accepts a key whose allowlist holds the caller (IPv4 loopback, also as IPv4-mapped IPv6)', async () => {
       const f = createFixture(h.listener)
       const cred = await f.createKey({ allowedIps: ['127.0.0.0/8', '::1'] })
-      const res = await f.http().post('/auth/token').send({ api_key: cred.key, api_secret: cred.secret })
+      const res = await f
+        .http()
+        .post('/auth/token')
+        .send({ api_key: cred.key, api_secret: cred.secret })
       expect(res.status).toBe(200)
     })
   })

@@ -17,7 +17,9 @@ const DUMMY: SecretHash = { hash: `sha256:${'A'.repeat(43)}`, expiresAt: null }
 
 export function createSecretHasher(pepper?: string): SecretHasher {
   const hmacKey = pepper
-    ? crypto.subtle.importKey('raw', utf8(pepper), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+    ? crypto.subtle.importKey('raw', utf8(pepper), { name: 'HMAC', hash: 'SHA-256' }, false, [
+        'sign',
+      ])
     : undefined
 
   async function digest(secret: string): Promise<Uint8Array> {

@@ -1,9 +1,17 @@
 import { decodeProtectedHeader } from 'jose'
-import { type FailureReason, AccessDeniedError, InsufficientScopeError, InvalidRequestError, InvalidTokenError } from '../errors.js'
+import type { FailureReason } from '../errors.js'
+import {
+  AccessDeniedError,
+  InsufficientScopeError,
+  InvalidRequestError,
+  InvalidTokenError,
+} from '../errors.js'
 import { isIpAllowed } from '../policy/ip-allowlist.js'
-import { keyProblem, type Services } from '../services.js'
-import { type AccessTokenClaims, verifyAccessToken } from '../tokens/access-token.js'
+import type { Services } from '../services.js'
+import { keyProblem } from '../services.js'
 import type { Environment } from '../stores/types.js'
+import type { AccessTokenClaims } from '../tokens/access-token.js'
+import { verifyAccessToken } from '../tokens/access-token.js'
 import { parseBearer } from '../wire/parse-authorization.js'
 
 /** What a guarded handler sees: Express `req.auth`, Koa `ctx.state.auth`, Hono `c.get('auth')`. */
@@ -36,9 +44,12 @@ export async function authenticateBearer(
   need: BearerRequirements,
 ): Promise<AuthContext> {
   if (/[?&]access_token=/.test(input.target)) {
-    throw new InvalidRequestError('send the access token in the Authorization header, not the query', {
-      reason: 'token_malformed',
-    })
+    throw new InvalidRequestError(
+      'send the access token in the Authorization header, not the query',
+      {
+        reason: 'token_malformed',
+      },
+    )
   }
   const token = parseBearer(input.authorization)
   const now = s.now()
@@ -46,12 +57,21 @@ export async function authenticateBearer(
   if (claims.env !== s.options.environment) {
     throw invalidToken('the token belongs to another environment', 'wrong_environment', claims.sub)
   }
-  if (await isRevoked(s, claims.jti, now)) throw invalidToken('the access token was revoked', 'token_revoked', claims.sub)
+  if (await isRevoked(s, claims.jti, now))
+    throw invalidToken('the access token was revoked', 'token_revoked', claims.sub)
   const key = await s.loadKey(claims.sub)
   const problem = key ? keyProblem(key, s.options.environment, now) : 'key_unknown'
-  if (problem || !key) throw invalidToken('the key of the access token is no longer valid', problem ?? 'key_unknown', claims.sub)
+  if (problem || !key)
+    throw invalidToken(
+      'the key of the access token is no longer valid',
+      problem ?? 'key_unknown',
+      claims.sub,
+    )
   if (!isIpAllowed(input.ip, key.allowedIps)) {
-    throw new AccessDeniedError('requests from this address are not allowed for this key', { reason: 'ip_not_allowed', keyId: key.key })
+    throw new AccessDeniedError('requests from this address are not allowed for this key', {
+      reason: 'ip_not_allowed',
+      keyId: key.key,
+    })
   }
   const scopes = claims.scope.split(' ').filter((scope) => scope.length > 0)
   const missing = (need.scopes ?? []).filter((scope) => !scopes.includes(scope))
@@ -84,5 +104,8 @@ async function isRevoked(s: Services, jti: string, now: number): Promise<boolean
   return revoked
 }
 
-const invalidToken = (description: string, reason: FailureReason = 'token_invalid', keyId?: string) =>
-  new InvalidTokenError(description, { reason, keyId })
+const invalidToken = (
+  description: string,
+  reason: FailureReason = 'token_invalid',
+  keyId?: string,
+) => new InvalidTokenError(description, { reason, keyId })

@@ -55,7 +55,10 @@ export function createKeyManager(s: Services): KeyManager {
   const writable = (): ApiKeyStore => {
     const keys = s.options.keys
     if (keys !== s.options.store.keys) {
-      throw new KeyManagementError('read_only', 'keys come from a read-only key table; manage them there')
+      throw new KeyManagementError(
+        'read_only',
+        'keys come from a read-only key table; manage them there',
+      )
     }
     return s.options.store.keys
   }
@@ -67,16 +70,27 @@ export function createKeyManager(s: Services): KeyManager {
       const secret = generateSecret()
       record.secrets = [{ hash: await s.hasher.hash(secret), expiresAt: null }]
       await store.create(record)
-      await s.audit.emit({ type: 'key.created', keyId: record.key, details: { environment: record.environment } })
+      await s.audit.emit({
+        type: 'key.created',
+        keyId: record.key,
+        details: { environment: record.environment },
+      })
       return { record, secret }
     },
     async rotate(key, { graceSeconds = 86_400 } = {}) {
       if (!Number.isSafeInteger(graceSeconds) || graceSeconds < 0) {
-        throw new KeyManagementError('invalid_input', 'the grace period must be a whole number of seconds >= 0')
+        throw new KeyManagementError(
+          'invalid_input',
+          'the grace period must be a whole number of seconds >= 0',
+        )
       }
       const secret = generateSecret()
       const previousSecretExpiresAt = s.now() + graceSeconds
-      const record = await writable().rotateSecret(key, { hash: await s.hasher.hash(secret), expiresAt: null }, previousSecretExpiresAt)
+      const record = await writable().rotateSecret(
+        key,
+        { hash: await s.hasher.hash(secret), expiresAt: null },
+        previousSecretExpiresAt,
+      )
       if (!record) throw new KeyManagementError('not_found', `no active key ${printable(key)}`)
       s.keyCache.set(key, record)
       await s.audit.emit({ type: 'key.rotated', keyId: key, details: { previousSecretExpiresAt } })
@@ -114,7 +128,10 @@ async function newRecord(s: Services, input: CreateKeyInput): Promise<ApiKeyReco
       throw bad((error as Error).message)
     }
   }
-  if (input.expiresIn !== undefined && (!Number.isSafeInteger(input.expiresIn) || input.expiresIn <= 0)) {
+  if (
+    input.expiresIn !== undefined &&
+    (!Number.isSafeInteger(input.expiresIn) || input.expiresIn <= 0)
+  ) {
     throw bad('expires-in must be a positive whole number of seconds')
   }
   const now = s.now()

@@ -6,7 +6,11 @@ import type { WireBody } from '../wire/types.js'
  * Reads an `IncomingMessage` body, stopping after `limit + 1` bytes (the core answers 413 then).
  * If a framework body parser already consumed the stream, hands over its parsed value instead.
  */
-export async function readNodeBody(req: IncomingMessage, limit: number, parsed?: unknown): Promise<WireBody> {
+export async function readNodeBody(
+  req: IncomingMessage,
+  limit: number,
+  parsed?: unknown,
+): Promise<WireBody> {
   if (req.readableEnded || req.readableDidRead) return { parsed }
   const declared = Number(req.headers['content-length'])
   if (declared > limit) return { raw: new Uint8Array(limit + 1) }

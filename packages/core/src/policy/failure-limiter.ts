@@ -22,13 +22,18 @@ export interface FailureLimiter {
  * `CounterStore`, so every instance on the same store counts together. Once limited, every request
  * of the pair is refused, the right secret included, so the limit never tells a guesser it hit.
  */
-export function createFailureLimiter(counters: CounterStore, options: RateLimitOptions | false): FailureLimiter {
-  if (options === false) return { check: async () => {}, recordFailure: async () => {}, recordSuccess: async () => {} }
+export function createFailureLimiter(
+  counters: CounterStore,
+  options: RateLimitOptions | false,
+): FailureLimiter {
+  if (options === false)
+    return { check: async () => {}, recordFailure: async () => {}, recordSuccess: async () => {} }
   const maxFailures = options.maxFailures ?? 10
   const windowSeconds = options.windowSeconds ?? 900
   const maxFailuresPerKey = options.maxFailuresPerKey ?? 1000
   // Key ids come from the client; cap their length so counter names stay bounded.
-  const pairName = (keyId: string, ip: string | undefined) => `fail:${keyId.slice(0, 100)}|${ip ?? '-'}`
+  const pairName = (keyId: string, ip: string | undefined) =>
+    `fail:${keyId.slice(0, 100)}|${ip ?? '-'}`
   const keyName = (keyId: string) => `fail:${keyId.slice(0, 100)}`
 
   return {
@@ -37,9 +42,13 @@ export function createFailureLimiter(counters: CounterStore, options: RateLimitO
         counters.get(pairName(keyId, ip), now),
         counters.get(keyName(keyId), now),
       ])
-      const limited = [pair && pair.count >= maxFailures ? pair : undefined, key && key.count >= maxFailuresPerKey ? key : undefined]
+      const limited = [
+        pair && pair.count >= maxFailures ? pair : undefined,
+        key && key.count >= maxFailuresPerKey ? key : undefined,
+      ]
       const resetAt = Math.max(...limited.map((v) => v?.resetAt ?? 0))
-      if (resetAt > 0) throw new TooManyRequestsError(Math.max(1, resetAt - now), keyId.slice(0, 100))
+      if (resetAt > 0)
+        throw new TooManyRequestsError(Math.max(1, resetAt - now), keyId.slice(0, 100))
     },
     async recordFailure(keyId, ip, now) {
       await Promise.all([

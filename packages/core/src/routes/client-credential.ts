@@ -1,7 +1,8 @@
 import { keyEnvironment } from '../credentials/api-key-format.js'
 import { AccessDeniedError, InvalidClientError, InvalidRequestError } from '../errors.js'
 import { isIpAllowed } from '../policy/ip-allowlist.js'
-import { keyProblem, type Services } from '../services.js'
+import type { Services } from '../services.js'
+import { keyProblem } from '../services.js'
 import type { ApiKeyRecord } from '../stores/types.js'
 import { parseBasic } from '../wire/parse-authorization.js'
 import type { Parameters } from '../wire/parse-parameters.js'
@@ -22,7 +23,10 @@ const PAIRS = [
  * The one credential of a request (CONTRACT §2): Basic, `api_key`+`api_secret`, or
  * `client_id`+`client_secret`. More than one, or an incomplete or mixed pair, is `invalid_request`.
  */
-export function presentedCredential(params: Parameters, authorization: string | undefined): PresentedCredential | undefined {
+export function presentedCredential(
+  params: Parameters,
+  authorization: string | undefined,
+): PresentedCredential | undefined {
   const found: PresentedCredential[] = []
   const basic = parseBasic(authorization)
   if (basic) found.push({ keyId: basic.user, secret: basic.password, basic: true })
@@ -31,12 +35,16 @@ export function presentedCredential(params: Parameters, authorization: string | 
     const secret = params[secretName]
     if (id === undefined && secret === undefined) continue
     if (id === undefined || secret === undefined) {
-      throw new InvalidRequestError(`"${idName}" and "${secretName}" must be sent together`, { reason: 'malformed_request' })
+      throw new InvalidRequestError(`"${idName}" and "${secretName}" must be sent together`, {
+        reason: 'malformed_request',
+      })
     }
     found.push({ keyId: id, secret, basic: false })
   }
   if (found.length > 1) {
-    throw new InvalidRequestError('send exactly one client credential', { reason: 'malformed_request' })
+    throw new InvalidRequestError('send exactly one client credential', {
+      reason: 'malformed_request',
+    })
   }
   return found[0]
 }
@@ -66,7 +74,10 @@ export async function authenticateClient(
         : keyProblem(record, s.options.environment, now)
   if (reason || !record) {
     await s.limiter.recordFailure(keyId, ip, now)
-    throw new InvalidClientError({ reason: reason ?? 'key_unknown', keyId: environment ? keyId : undefined })
+    throw new InvalidClientError({
+      reason: reason ?? 'key_unknown',
+      keyId: environment ? keyId : undefined,
+    })
   }
   s.keyCache.set(keyId, record)
   await s.limiter.recordSuccess(keyId, ip)

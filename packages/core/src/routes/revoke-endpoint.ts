@@ -1,3 +1,4 @@
+import { InvalidRequestError } from '../errors.js'
 import { hashRefreshToken, looksLikeRefreshToken } from '../refresh/refresh-token.js'
 import type { Services } from '../services.js'
 import type { ApiKeyRecord } from '../stores/types.js'
@@ -6,7 +7,6 @@ import type { ClientAddress } from '../wire/client-address.js'
 import type { Parameters } from '../wire/parse-parameters.js'
 import { jsonResponse } from '../wire/to-wire-response.js'
 import type { WireResponse } from '../wire/types.js'
-import { InvalidRequestError } from '../errors.js'
 import { authenticateClient, presentedCredential } from './client-credential.js'
 
 /**
@@ -16,7 +16,12 @@ import { authenticateClient, presentedCredential } from './client-credential.js'
  */
 export async function revokeEndpoint(
   s: Services,
-  request: { params: Parameters; authorization: string | undefined; client: ClientAddress; requestId: string | undefined },
+  request: {
+    params: Parameters
+    authorization: string | undefined
+    client: ClientAddress
+    requestId: string | undefined
+  },
 ): Promise<WireResponse> {
   const credential = presentedCredential(request.params, request.authorization)
   const owner: ApiKeyRecord | undefined = credential
@@ -24,7 +29,9 @@ export async function revokeEndpoint(
     : undefined
   const token = request.params.token
   if (!token) throw new InvalidRequestError('"token" is required', { reason: 'malformed_request' })
-  const revoked = looksLikeRefreshToken(token) ? await revokeRefresh(s, token, owner) : await revokeAccess(s, token, owner)
+  const revoked = looksLikeRefreshToken(token)
+    ? await revokeRefresh(s, token, owner)
+    : await revokeAccess(s, token, owner)
   if (revoked) {
     await s.audit.emit({
       type: 'token.revoked',
@@ -39,7 +46,11 @@ export async function revokeEndpoint(
 
 type Revoked = { keyId: string; kind: 'refresh_token' | 'access_token' } | undefined
 
-async function revokeRefresh(s: Services, token: string, owner: ApiKeyRecord | undefined): Promise<Revoked> {
+async function revokeRefresh(
+  s: Services,
+  token: string,
+  owner: ApiKeyRecord | undefined,
+): Promise<Revoked> {
   const found = await s.options.store.refreshTokens.find(await hashRefreshToken(token))
   if (!found || (owner && owner.key !== found.keyId)) return undefined
   await s.options.store.refreshTokens.revokeFamily(found.familyId, s.now())
@@ -47,7 +58,11 @@ async function revokeRefresh(s: Services, token: string, owner: ApiKeyRecord | u
 }
 
 /** Revokes a token this server signed, by `jti`; any other string is ignored. */
-export async function revokeAccess(s: Services, token: string, owner: ApiKeyRecord | undefined): Promise<Revoked> {
+export async function revokeAccess(
+  s: Services,
+  token: string,
+  owner: ApiKeyRecord | undefined,
+): Promise<Revoked> {
   let claims: Awaited<ReturnType<typeof verifyAccessToken>>
   try {
     claims = await verifyAccessToken(s.tokens, token)

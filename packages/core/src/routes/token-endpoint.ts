@@ -1,12 +1,13 @@
+import type { FailureReason } from '../errors.js'
 import {
   InvalidGrantError,
   InvalidRequestError,
   InvalidScopeError,
   UnsupportedGrantTypeError,
-  type FailureReason,
 } from '../errors.js'
 import { generateRefreshToken, hashRefreshToken, newFamilyId } from '../refresh/refresh-token.js'
-import { keyProblem, type Services } from '../services.js'
+import type { Services } from '../services.js'
+import { keyProblem } from '../services.js'
 import type { ApiKeyRecord, RefreshTokenRecord } from '../stores/types.js'
 import { issueAccessToken } from '../tokens/access-token.js'
 import type { ClientAddress } from '../wire/client-address.js'
@@ -29,29 +30,42 @@ export async function tokenEndpoint(s: Services, request: TokenRequest): Promise
   const grantType = request.grantType ?? request.params.grant_type ?? 'client_credentials'
   const credential = presentedCredential(request.params, request.authorization)
   if (grantType === 'client_credentials') {
-    if (!credential) throw new InvalidRequestError('client credentials are required', { reason: 'malformed_request' })
+    if (!credential)
+      throw new InvalidRequestError('client credentials are required', {
+        reason: 'malformed_request',
+      })
     const record = await authenticateClient(s, credential, request.client.ip)
     requireAllowedIp(record, request.client.ip)
     const scopes = requestedScopes(request.params.scope, record.scopes)
     return issueTokens(s, request, record, scopes, undefined)
   }
   if (grantType === 'refresh_token') {
-    const record = credential ? await authenticateClient(s, credential, request.client.ip) : undefined
+    const record = credential
+      ? await authenticateClient(s, credential, request.client.ip)
+      : undefined
     return refresh(s, request, record)
   }
-  throw new UnsupportedGrantTypeError('the grant type is not supported', { reason: 'grant_unsupported' })
+  throw new UnsupportedGrantTypeError('the grant type is not supported', {
+    reason: 'grant_unsupported',
+  })
 }
 
-async function refresh(s: Services, request: TokenRequest, authenticated: ApiKeyRecord | undefined): Promise<WireResponse> {
+async function refresh(
+  s: Services,
+  request: TokenRequest,
+  authenticated: ApiKeyRecord | undefined,
+): Promise<WireResponse> {
   const token = request.params.refresh_token
-  if (!token) throw new InvalidRequestError('"refresh_token" is required', { reason: 'malformed_request' })
+  if (!token)
+    throw new InvalidRequestError('"refresh_token" is required', { reason: 'malformed_request' })
   const now = s.now()
   const hash = await hashRefreshToken(token)
   const found = await s.options.store.refreshTokens.find(hash)
   if (!found) throw grantError('refresh_unknown')
   if (found.familyRevokedAt !== null) throw grantError('refresh_revoked', found.keyId)
   if (found.expiresAt <= now) throw grantError('refresh_expired', found.keyId)
-  if (authenticated && authenticated.key !== found.keyId) throw grantError('refresh_other_key', found.keyId)
+  if (authenticated && authenticated.key !== found.keyId)
+    throw grantError('refresh_other_key', found.keyId)
   let record = authenticated
   if (found.usedAt === null) {
     // A used token skips these checks: rotate() below then reports the reuse and revokes the family.
@@ -64,7 +78,11 @@ async function refresh(s: Services, request: TokenRequest, authenticated: ApiKey
   }
   const scopes = requestedScopes(request.params.scope, found.scopes)
   const nextToken = generateRefreshToken()
-  const rotation = await s.options.store.refreshTokens.rotate(hash, await hashRefreshToken(nextToken), now)
+  const rotation = await s.options.store.refreshTokens.rotate(
+    hash,
+    await hashRefreshToken(nextToken),
+    now,
+  )
   if (rotation.outcome === 'reused') {
     await s.audit.emit({
       type: 'refresh.reused',
@@ -87,7 +105,12 @@ async function issueTokens(
   rotatedRefreshToken: string | undefined,
 ): Promise<WireResponse> {
   const now = s.now()
-  const { token } = await issueAccessToken(s.tokens, { keyId: record.key, scopes, environment: record.environment, now })
+  const { token } = await issueAccessToken(s.tokens, {
+    keyId: record.key,
+    scopes,
+    environment: record.environment,
+    now,
+  })
   let refreshToken = rotatedRefreshToken
   if (refreshToken === undefined && s.options.refreshTokens) {
     refreshToken = generateRefreshToken()
@@ -121,11 +144,16 @@ async function issueTokens(
 }
 
 /** The requested scopes (space-separated), all of which the key must hold; omitted means all it holds. */
-function requestedScopes(requested: string | undefined, held: readonly string[]): readonly string[] {
+function requestedScopes(
+  requested: string | undefined,
+  held: readonly string[],
+): readonly string[] {
   if (requested === undefined) return held
   const scopes = [...new Set(requested.split(' ').filter((scope) => scope.length > 0))]
   if (scopes.some((scope) => !held.includes(scope))) {
-    throw new InvalidScopeError('the requested scope exceeds the scopes of the key', { reason: 'scope_not_held' })
+    throw new InvalidScopeError('the requested scope exceeds the scopes of the key', {
+      reason: 'scope_not_held',
+    })
   }
   return scopes
 }

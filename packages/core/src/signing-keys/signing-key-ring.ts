@@ -1,13 +1,5 @@
-import {
-  type CryptoKey,
-  exportJWK,
-  generateKeyPair,
-  generateSecret,
-  importJWK,
-  type JSONWebKeySet,
-  type JWK,
-  type KeyObject,
-} from 'jose'
+import type { CryptoKey, JSONWebKeySet, JWK, KeyObject } from 'jose'
+import { exportJWK, generateKeyPair, generateSecret, importJWK } from 'jose'
 import type { Clock } from '../internal/clock.js'
 import { seconds } from '../internal/clock.js'
 import { base64url, randomBytes } from '../internal/encoding.js'
@@ -76,7 +68,8 @@ export function createSigningKeyRing(options: {
     return loaded
   }
 
-  const live = (record: SigningKeyRecord, now: number) => record.notAfter === null || record.notAfter > now
+  const live = (record: SigningKeyRecord, now: number) =>
+    record.notAfter === null || record.notAfter > now
 
   function activeIn(keys: Map<string, LoadedKey>): LoadedKey | undefined {
     for (const entry of keys.values()) {
@@ -154,6 +147,12 @@ async function generate(alg: SigningAlgorithm): Promise<{ privateJwk: JWK; publi
     const jwk = await exportJWK(secret)
     return { privateJwk: jwk, publicJwk: jwk }
   }
-  const pair = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) })
-  return { privateJwk: await exportJWK(pair.privateKey), publicJwk: await exportJWK(pair.publicKey) }
+  const pair = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+  })
+  return {
+    privateJwk: await exportJWK(pair.privateKey),
+    publicJwk: await exportJWK(pair.publicKey),
+  }
 }

@@ -92,7 +92,8 @@ function memorySigningKeys(): SigningKeyStore {
     async rotate(next, now, notAfter) {
       keys = keys.filter((k) => k.notAfter === null || k.notAfter > now)
       for (const k of keys) {
-        if (k.alg === next.alg && k.rotatedAt === null) Object.assign(k, { rotatedAt: now, notAfter })
+        if (k.alg === next.alg && k.rotatedAt === null)
+          Object.assign(k, { rotatedAt: now, notAfter })
       }
       keys.unshift(copy(next))
     },

@@ -54,7 +54,11 @@ export interface ApiKeyStore extends ApiKeyReader {
    * `previousExpiresAt`, as the previous one (an older previous secret is dropped). Returns the
    * updated record, or `undefined` (and changes nothing) if the key does not exist or is revoked.
    */
-  rotateSecret(key: string, next: SecretHash, previousExpiresAt: number): Promise<ApiKeyRecord | undefined>
+  rotateSecret(
+    key: string,
+    next: SecretHash,
+    previousExpiresAt: number,
+  ): Promise<ApiKeyRecord | undefined>
   /**
    * Atomically sets `revokedAt` if it is not set yet (the first revocation time is kept). Returns the
    * record as it is afterwards, or `undefined` if the key does not exist.

@@ -1,6 +1,7 @@
-import { errors as joseErrors, type JWTPayload, jwtVerify, SignJWT } from 'jose'
-import { InvalidTokenError } from '../errors.js'
+import type { JWTPayload } from 'jose'
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose'
 import { isEnvironment } from '../credentials/api-key-format.js'
+import { InvalidTokenError } from '../errors.js'
 import type { Clock } from '../internal/clock.js'
 import { base64url, randomBytes } from '../internal/encoding.js'
 import type { SigningKeyRing } from '../signing-keys/signing-key-ring.js'
@@ -63,18 +64,23 @@ const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const
  * that names a live key whose algorithm is the header's, no key-carrying headers, `iss`, `aud`,
  * `exp`, `nbf` with the clock tolerance. Throws `InvalidTokenError` with the reason.
  */
-export async function verifyAccessToken(settings: AccessTokenSettings, token: string): Promise<AccessTokenClaims> {
+export async function verifyAccessToken(
+  settings: AccessTokenSettings,
+  token: string,
+): Promise<AccessTokenClaims> {
   let payload: JWTPayload
   try {
     ;({ payload } = await jwtVerify(
       token,
       async (header) => {
         for (const name of FORBIDDEN_HEADERS) {
-          if (name in header) throw invalid('the token header carries a key reference', 'token_invalid')
+          if (name in header)
+            throw invalid('the token header carries a key reference', 'token_invalid')
         }
         if (typeof header.kid !== 'string') throw invalid('the token has no kid', 'kid_unknown')
         const entry = await settings.ring.verifier(header.kid)
-        if (!entry || entry.record.alg !== header.alg) throw invalid('the token kid is unknown', 'kid_unknown')
+        if (!entry || entry.record.alg !== header.alg)
+          throw invalid('the token kid is unknown', 'kid_unknown')
         return entry.verifyKey
       },
       {
@@ -89,7 +95,8 @@ export async function verifyAccessToken(settings: AccessTokenSettings, token: st
     ))
   } catch (error) {
     if (error instanceof InvalidTokenError) throw error
-    if (error instanceof joseErrors.JWTExpired) throw invalid('the access token expired', 'token_expired')
+    if (error instanceof joseErrors.JWTExpired)
+      throw invalid('the access token expired', 'token_expired')
     throw invalid('the access token is invalid', 'token_invalid')
   }
   if (

@@ -6,7 +6,12 @@ import type { WireRequest } from './types.js'
  * count, `'loopback'`/`'linklocal'`/`'uniquelocal'`, addresses and CIDRs (a list or a
  * comma-separated string), or a function `(address, hop) => boolean`.
  */
-export type TrustProxy = boolean | number | string | readonly string[] | ((address: string, hop: number) => boolean)
+export type TrustProxy =
+  | boolean
+  | number
+  | string
+  | readonly string[]
+  | ((address: string, hop: number) => boolean)
 
 export type TrustFunction = (address: string, hop: number) => boolean
 
@@ -39,7 +44,10 @@ export interface ClientAddress {
  * are trusted, `X-Forwarded-Proto` (first value) only when the peer is trusted. With `trust`
  * undefined, the framework's own resolution is used if it gave one, else the bare peer.
  */
-export function resolveClientAddress(req: WireRequest, trust: TrustFunction | undefined): ClientAddress {
+export function resolveClientAddress(
+  req: WireRequest,
+  trust: TrustFunction | undefined,
+): ClientAddress {
   if (!trust) return req.resolved ?? { ip: req.peer.address, secure: req.peer.encrypted }
   const peer = req.peer.address
   if (peer === undefined) return { ip: undefined, secure: req.peer.encrypted }

@@ -6,7 +6,8 @@ const MAX_TOKEN_LENGTH = 8 * 1024
 
 /** The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1). */
 export function parseBearer(header: string | undefined): string {
-  if (header === undefined) throw new UnauthorizedError('an access token is required', { reason: 'token_missing' })
+  if (header === undefined)
+    throw new UnauthorizedError('an access token is required', { reason: 'token_missing' })
   const match = /^Bearer +(\S*)\s*$/i.exec(header)
   const token = match?.[1]
   if (!token || !TOKEN68.test(token) || token.length > MAX_TOKEN_LENGTH) {
@@ -40,7 +41,10 @@ export function parseBasic(header: string | undefined): BasicCredentials | undef
   }
   const colon = decoded.indexOf(':')
   if (colon < 0) throw malformedBasic()
-  return { user: formDecode(decoded.slice(0, colon)), password: formDecode(decoded.slice(colon + 1)) }
+  return {
+    user: formDecode(decoded.slice(0, colon)),
+    password: formDecode(decoded.slice(colon + 1)),
+  }
 }
 
 function formDecode(value: string): string {

@@ -64,7 +64,8 @@ function fromParsed(value: unknown): Parameters {
 function stringsOnly(value: Record<string, unknown>): Parameters {
   const out: Record<string, string> = Object.create(null)
   for (const [name, member] of Object.entries(value)) {
-    if (typeof member !== 'string') throw malformed(`parameter "${safeName(name)}" must be a string`)
+    if (typeof member !== 'string')
+      throw malformed(`parameter "${safeName(name)}" must be a string`)
     out[name] = member
   }
   return out

@@ -2,7 +2,8 @@ import type { WireBody } from './types.js'
 
 /** Reads a Fetch `Request` body, stopping after `limit + 1` bytes (the core answers 413 then). */
 export async function readWebBody(request: Request, limit: number): Promise<WireBody> {
-  if (Number(request.headers.get('content-length')) > limit) return { raw: new Uint8Array(limit + 1) }
+  if (Number(request.headers.get('content-length')) > limit)
+    return { raw: new Uint8Array(limit + 1) }
   if (!request.body) return { raw: new Uint8Array(0) }
   const reader = request.body.getReader()
   const chunks: Uint8Array[] = []

@@ -1,4 +1,5 @@
-import { type AnyApimwError, isApimwError } from '../errors.js'
+import type { AnyApimwError } from '../errors.js'
+import { isApimwError } from '../errors.js'
 import type { WireResponse } from './types.js'
 
 /** Which challenge an error carries: the `/auth` routes (RFC 6749 §5.2) or a guarded route (RFC 6750 §3). */
@@ -26,7 +27,8 @@ export function toWireResponse(error: unknown, surface: Surface): WireResponse {
     error: error.code,
     error_description: error.message,
   })
-  const challenge = surface.kind === 'bearer' ? bearerChallenge(error) : basicChallenge(error, surface.basic)
+  const challenge =
+    surface.kind === 'bearer' ? bearerChallenge(error) : basicChallenge(error, surface.basic)
   if (challenge) response.headers['www-authenticate'] = challenge
   if (error.code === 'too_many_requests' || error.code === 'temporarily_unavailable') {
     response.headers['retry-after'] = String(error.retryAfter)
