@@ -38,7 +38,7 @@ export interface Apimw {
   }
   /** Revokes an access token this instance can verify; true if it was revoked. */
   revokeAccessToken(token: string): Promise<boolean>
-  /** Writes pending usage counts. Does not close the store (its owner does). */
+  /** Writes pending usage counts and stops listening for changes. Does not close the store (its owner does). */
   close(): Promise<void>
 }
 
@@ -78,6 +78,7 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; run: Route }> = {
 export function createApimw(options: ApimwOptions = {}): Apimw {
   const resolved = resolveOptions(options)
   const s = createServices(resolved)
+  const unsubscribe = resolved.store.changes?.subscribe((change) => s.invalidate(change))
 
   async function handle(req: WireRequest): Promise<WireResponse | undefined> {
     const path = pathOf(req.target)
@@ -136,6 +137,7 @@ export function createApimw(options: ApimwOptions = {}): Apimw {
       async rotate(options) {
         const record = await s.ring.rotate(options)
         s.verified.clear()
+        await s.publish({ kind: 'signing_keys' })
         await s.audit.emit({
           type: 'signing_key.rotated',
           details: { kid: record.kid, alg: record.alg },
@@ -146,7 +148,10 @@ export function createApimw(options: ApimwOptions = {}): Apimw {
     async revokeAccessToken(token) {
       return (await revokeAccess(s, token, undefined)) !== undefined
     },
-    close: () => s.audit.flushUsage(),
+    async close() {
+      unsubscribe?.()
+      await s.audit.flushUsage()
+    },
   }
 }
 

@@ -31,6 +31,7 @@ export type FailureReason =
   | 'refresh_expired'
   | 'refresh_revoked'
   | 'refresh_other_key'
+  | 'token_other_key'
   | 'grant_unsupported'
   | 'scope_not_held'
   | 'ip_not_allowed'

@@ -40,6 +40,7 @@ export type {
   AuditEventType,
   AuditSink,
   AuditStore,
+  ChangeFeed,
   CounterStore,
   CounterValue,
   Environment,
@@ -50,6 +51,7 @@ export type {
   SecretHash,
   SigningKeyRecord,
   SigningKeyStore,
+  StoreChange,
 } from './stores/types.js'
 export type { AccessTokenClaims } from './tokens/access-token.js'
 export type { TrustProxy } from './wire/client-address.js'

@@ -10,7 +10,7 @@ import type { FailureLimiter } from './policy/failure-limiter.js'
 import { createFailureLimiter } from './policy/failure-limiter.js'
 import type { SigningKeyRing } from './signing-keys/signing-key-ring.js'
 import { createSigningKeyRing } from './signing-keys/signing-key-ring.js'
-import type { ApiKeyRecord, Environment } from './stores/types.js'
+import type { ApiKeyRecord, Environment, StoreChange } from './stores/types.js'
 import type { AccessTokenClaims, AccessTokenSettings } from './tokens/access-token.js'
 
 /** Everything a route or the guard needs, built once per `createApimw()`. Internal. */
@@ -30,6 +30,10 @@ export interface Services {
   verified: LRUCache<string, { claims: AccessTokenClaims; kid: string }>
   /** The key, from the cache or the store; `undefined` if it does not exist. */
   loadKey(keyId: string): Promise<ApiKeyRecord | undefined>
+  /** Tells the other instances sharing the store (if it has a change feed); never throws. */
+  publish(change: StoreChange): Promise<void>
+  /** Drops what a change makes stale from this instance's caches. */
+  invalidate(change: StoreChange): void
 }
 
 export interface TimedCache<V> {
@@ -61,6 +65,12 @@ export function createServices(options: ResolvedOptions): Services {
   })
   const keyCache = timedCache<ApiKeyRecord | null>(options.verifyCacheSize, options.cacheTtl, now)
   const touchable = options.keys === options.store.keys ? options.store.keys : options.keys
+  const revokedCache = timedCache<boolean>(options.verifyCacheSize, options.cacheTtl, now)
+  const verified = new LRUCache<string, { claims: AccessTokenClaims; kid: string }>({
+    max: options.verifyCacheSize,
+    maxSize: 32 * 1024 * 1024,
+    sizeCalculation: (_claims, token) => token.length,
+  })
   return {
     options,
     now,
@@ -84,18 +94,29 @@ export function createServices(options: ResolvedOptions): Services {
       usageFlushInterval: options.usageFlushInterval,
     }),
     keyCache,
-    revokedCache: timedCache<boolean>(options.verifyCacheSize, options.cacheTtl, now),
-    verified: new LRUCache<string, { claims: AccessTokenClaims; kid: string }>({
-      max: options.verifyCacheSize,
-      maxSize: 32 * 1024 * 1024,
-      sizeCalculation: (_claims, token) => token.length,
-    }),
+    revokedCache,
+    verified,
     async loadKey(keyId) {
       const cached = keyCache.get(keyId)
       if (cached !== undefined) return cached ?? undefined
       const record = await options.keys.get(keyId)
       keyCache.set(keyId, record ?? null)
       return record
+    },
+    async publish(change) {
+      try {
+        await options.store.changes?.publish(change)
+      } catch (error) {
+        options.onError(error)
+      }
+    },
+    invalidate(change) {
+      if (change.kind === 'key') keyCache.delete(change.keyId)
+      else if (change.kind === 'access_token') revokedCache.delete(change.jti)
+      else {
+        ring.invalidate()
+        verified.clear()
+      }
     },
   }
 }

@@ -93,6 +93,7 @@ export function createKeyManager(s: Services): KeyManager {
       )
       if (!record) throw new KeyManagementError('not_found', `no active key ${printable(key)}`)
       s.keyCache.set(key, record)
+      await s.publish({ kind: 'key', keyId: key })
       await s.audit.emit({ type: 'key.rotated', keyId: key, details: { previousSecretExpiresAt } })
       return { record, secret, previousSecretExpiresAt }
     },
@@ -102,6 +103,7 @@ export function createKeyManager(s: Services): KeyManager {
       if (!record) throw new KeyManagementError('not_found', `no key ${printable(key)}`)
       await s.options.store.refreshTokens.revokeByKey(key, now)
       s.keyCache.set(key, record)
+      await s.publish({ kind: 'key', keyId: key })
       await s.audit.emit({ type: 'key.revoked', keyId: key })
       return record
     },

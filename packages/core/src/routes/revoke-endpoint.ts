@@ -1,4 +1,4 @@
-import { InvalidRequestError } from '../errors.js'
+import { InvalidGrantError, InvalidRequestError, isApimwError } from '../errors.js'
 import { hashRefreshToken, looksLikeRefreshToken } from '../refresh/refresh-token.js'
 import type { Services } from '../services.js'
 import type { ApiKeyRecord } from '../stores/types.js'
@@ -12,7 +12,8 @@ import { authenticateClient, presentedCredential } from './client-credential.js'
 /**
  * `POST /auth/revoke` (RFC 7009). A refresh token revokes its whole family; an access token is
  * revoked by `jti` until it expires. Unknown, malformed or expired tokens answer 200 all the same.
- * A credential is optional; with one, only that key's tokens are revoked.
+ * A credential is optional; with one, a token of another key is refused with `invalid_grant`
+ * (RFC 7009 §2.1) and left alone.
  */
 export async function revokeEndpoint(
   s: Services,
@@ -52,7 +53,8 @@ async function revokeRefresh(
   owner: ApiKeyRecord | undefined,
 ): Promise<Revoked> {
   const found = await s.options.store.refreshTokens.find(await hashRefreshToken(token))
-  if (!found || (owner && owner.key !== found.keyId)) return undefined
+  if (!found) return undefined
+  if (owner && owner.key !== found.keyId) throw otherKey('refresh_other_key', owner.key)
   await s.options.store.refreshTokens.revokeFamily(found.familyId, s.now())
   return { keyId: found.keyId, kind: 'refresh_token' }
 }
@@ -66,12 +68,18 @@ export async function revokeAccess(
   let claims: Awaited<ReturnType<typeof verifyAccessToken>>
   try {
     claims = await verifyAccessToken(s.tokens, token)
-  } catch {
-    return undefined
+  } catch (error) {
+    // Not a token we can verify: ignored (RFC 7009). A store failure is not: it answers 503.
+    if (isApimwError(error)) return undefined
+    throw error
   }
-  if (owner && owner.key !== claims.sub) return undefined
+  if (owner && owner.key !== claims.sub) throw otherKey('token_other_key', owner.key)
   await s.options.store.revocations.revoke(claims.jti, claims.exp + s.options.clockTolerance)
   s.revokedCache.set(claims.jti, true)
   s.verified.delete(token)
+  await s.publish({ kind: 'access_token', jti: claims.jti })
   return { keyId: claims.sub, kind: 'access_token' }
 }
+
+const otherKey = (reason: 'refresh_other_key' | 'token_other_key', keyId: string) =>
+  new InvalidGrantError('the token was issued to another key', { reason, keyId })

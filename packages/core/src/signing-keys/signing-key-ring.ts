@@ -28,6 +28,8 @@ export interface SigningKeyRing {
   /** Makes a new active key. The old one verifies until its tokens expire, or not at all with `retirePrevious`. */
   rotate(options?: { retirePrevious?: boolean }): Promise<SigningKeyRecord>
   list(): Promise<SigningKeyRecord[]>
+  /** Forgets the loaded keys: the next use reads the store (another instance rotated). */
+  invalidate(): void
 }
 
 export function createSigningKeyRing(options: {
@@ -92,7 +94,7 @@ export function createSigningKeyRing(options: {
     }
   }
 
-  return {
+  const ring: SigningKeyRing = {
     async signer() {
       const active = activeIn(await fresh())
       if (active) return active
@@ -118,8 +120,10 @@ export function createSigningKeyRing(options: {
       return entry !== undefined && live(entry.record, seconds(clock))
     },
     async jwks() {
+      // Publish the active key before any token is signed with it: verifiers cache this set.
+      await ring.signer()
       const now = seconds(clock)
-      const keys = [...(await fresh()).values()]
+      const keys = [...loaded.values()]
         .filter((entry) => entry.record.alg !== 'HS256' && live(entry.record, now))
         .map((entry) => entry.record.publicJwk)
       return { keys }
@@ -132,7 +136,11 @@ export function createSigningKeyRing(options: {
       return next
     },
     list: () => store.list(),
+    invalidate() {
+      loadedAt = Number.NEGATIVE_INFINITY
+    },
   }
+  return ring
 }
 
 async function importRecord(record: SigningKeyRecord): Promise<LoadedKey> {

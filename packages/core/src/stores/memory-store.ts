@@ -5,6 +5,7 @@ import type {
   ApimwStore,
   AuditEvent,
   AuditStore,
+  ChangeFeed,
   CounterStore,
   CounterValue,
   RefreshTokenRecord,
@@ -12,6 +13,7 @@ import type {
   RevocationStore,
   SigningKeyRecord,
   SigningKeyStore,
+  StoreChange,
 } from './types.js'
 
 export interface MemoryStoreOptions {
@@ -38,6 +40,21 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): ApimwStore 
     revocations: memoryRevocations(options.maxRevocations ?? 100_000),
     counters: memoryCounters(options.maxCounters ?? 100_000),
     audit: memoryAudit(options.maxAuditEvents ?? 10_000),
+    changes: memoryChanges(),
+  }
+}
+
+/** Instances sharing one memory store object hear each other's changes. */
+function memoryChanges(): ChangeFeed {
+  const listeners = new Set<(change: StoreChange) => void>()
+  return {
+    async publish(change) {
+      for (const listener of listeners) listener(copy(change))
+    },
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
   }
 }
 

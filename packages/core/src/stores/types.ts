@@ -203,6 +203,24 @@ export interface AuditStore extends AuditSink {
   tail(options: { keyId?: string; limit: number }): Promise<AuditEvent[]>
 }
 
+/** A change that other instances sharing the store should see before their caches expire. */
+export type StoreChange =
+  | { kind: 'key'; keyId: string }
+  | { kind: 'access_token'; jti: string }
+  | { kind: 'signing_keys' }
+
+/**
+ * Pushes changes between the instances sharing a store (Redis pub/sub, PostgreSQL LISTEN/NOTIFY),
+ * so a revocation made on one is seen by all at once. Optional: without it (or when a notification
+ * is lost) instances see changes within `cacheTtl` seconds.
+ */
+export interface ChangeFeed {
+  /** Tells every subscriber, in every process, including this one. Best effort. */
+  publish(change: StoreChange): Promise<void>
+  /** Calls `listener` for each change published from now on; returns a function that stops it. */
+  subscribe(listener: (change: StoreChange) => void): () => void
+}
+
 /** Everything APIMW keeps. A store package returns one of these. */
 export interface ApimwStore {
   keys: ApiKeyStore
@@ -211,6 +229,8 @@ export interface ApimwStore {
   revocations: RevocationStore
   counters: CounterStore
   audit: AuditStore
+  /** Cross-instance cache invalidation; optional. */
+  changes?: ChangeFeed
   /** Releases what the store opened itself (not a client the caller passed in). */
   close?(): Promise<void>
 }

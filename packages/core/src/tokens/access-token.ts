@@ -69,6 +69,8 @@ export async function verifyAccessToken(
   token: string,
 ): Promise<AccessTokenClaims> {
   let payload: JWTPayload
+  // A store failure while loading the signing keys is not a bad token: it must surface (503).
+  let storeFailure: { error: unknown } | undefined
   try {
     ;({ payload } = await jwtVerify(
       token,
@@ -78,7 +80,10 @@ export async function verifyAccessToken(
             throw invalid('the token header carries a key reference', 'token_invalid')
         }
         if (typeof header.kid !== 'string') throw invalid('the token has no kid', 'kid_unknown')
-        const entry = await settings.ring.verifier(header.kid)
+        const entry = await settings.ring.verifier(header.kid).catch((error: unknown) => {
+          storeFailure = { error }
+          throw error
+        })
         if (!entry || entry.record.alg !== header.alg)
           throw invalid('the token kid is unknown', 'kid_unknown')
         return entry.verifyKey
@@ -94,6 +99,7 @@ export async function verifyAccessToken(
       },
     ))
   } catch (error) {
+    if (storeFailure) throw storeFailure.error
     if (error instanceof InvalidTokenError) throw error
     if (error instanceof joseErrors.JWTExpired)
       throw invalid('the access token expired', 'token_expired')
