@@ -78,7 +78,9 @@ function memoryKeys(): ApiKeyStore {
       const record = records.get(key)
       if (!record || record.revokedAt !== null) return undefined
       const current = record.secrets[0]
-      record.secrets = current ? [next, { ...current, expiresAt: previousExpiresAt }] : [next]
+      record.secrets = current
+        ? [copy(next), { ...current, expiresAt: previousExpiresAt }]
+        : [copy(next)]
       return copy(record)
     },
     async revoke(key, at) {
@@ -128,6 +130,9 @@ function memoryRefreshTokens(): RefreshTokenStore {
   return {
     async create(record) {
       const { familyRevokedAt, ...token } = record
+      if (tokens.has(record.hash) || families.has(record.familyId)) {
+        throw new Error('refresh token or family exists')
+      }
       families.set(record.familyId, { keyId: record.keyId, revokedAt: familyRevokedAt })
       tokens.set(record.hash, copy(token))
     },
@@ -164,7 +169,7 @@ function memoryRevocations(max: number): RevocationStore {
   const revoked = new LRUCache<string, number>({ max })
   return {
     async revoke(jti, expiresAt) {
-      revoked.set(jti, expiresAt)
+      revoked.set(jti, Math.max(expiresAt, revoked.get(jti) ?? 0))
     },
     async isRevoked(jti, now) {
       const expiresAt = revoked.get(jti)
@@ -205,7 +210,7 @@ function memoryAudit(max: number): AuditStore {
     },
     async tail({ keyId, limit }) {
       const matching = keyId === undefined ? events : events.filter((e) => e.keyId === keyId)
-      return matching.slice(-limit).map(copy)
+      return limit > 0 ? matching.slice(-limit).map(copy) : []
     },
   }
 }

@@ -47,7 +47,7 @@ export interface ApiKeyReader {
 export interface ApiKeyStore extends ApiKeyReader {
   /** Inserts a new record. Atomic; rejects with an `Error` if the key id exists (never overwrites). */
   create(record: ApiKeyRecord): Promise<void>
-  /** Every record, oldest first. */
+  /** Every record, by `createdAt` then insertion order. */
   list(): Promise<ApiKeyRecord[]>
   /**
    * Atomically makes `next` the current secret and keeps the current one, expiring at
@@ -123,7 +123,7 @@ export type RefreshRotation =
   | { outcome: 'invalid' }
 
 export interface RefreshTokenStore {
-  /** Starts a new family with its first token. */
+  /** Starts a new family with its first token. Rejects (changing nothing) if the hash or family exists. */
   create(record: RefreshTokenRecord): Promise<void>
   /** The token and its family, or `undefined`. No side effect. */
   find(hash: string): Promise<RefreshTokenRecord | undefined>
@@ -143,7 +143,7 @@ export interface RefreshTokenStore {
 
 /** Revoked access tokens, by `jti`, kept until the token would have expired anyway. */
 export interface RevocationStore {
-  /** Marks `jti` revoked; the entry may be dropped after `expiresAt`. Idempotent. */
+  /** Marks `jti` revoked; the entry may be dropped after `expiresAt`. Idempotent: a repeat keeps the later expiry. */
   revoke(jti: string, expiresAt: number): Promise<void>
   isRevoked(jti: string, now: number): Promise<boolean>
 }
@@ -192,14 +192,14 @@ export interface AuditEvent {
   details?: Record<string, unknown>
 }
 
-/** Where audit events go. `write` must not throw for a well-formed event; failures are reported, never fatal. */
+/** Where audit events go. A rejected `write` is caught and reported through `onError`, never fatal to a request. */
 export interface AuditSink {
   write(event: AuditEvent): Promise<void> | void
 }
 
 /** An audit sink that can be read back (`apimw audit tail`). */
 export interface AuditStore extends AuditSink {
-  /** The newest `limit` events (optionally of one key), oldest first. */
+  /** The newest `limit` events (optionally of one key), oldest first; none when `limit` <= 0. */
   tail(options: { keyId?: string; limit: number }): Promise<AuditEvent[]>
 }
 

@@ -7,6 +7,7 @@ export function findDuplicateTopLevelKey(text: string): string | undefined {
   const seen = new Set<string>()
   let depth = 0
   let expectKey = false
+  let topIsObject = false
   for (let i = 0; i < text.length; i++) {
     const char = text[i]
     if (char === '"') {
@@ -20,11 +21,12 @@ export function findDuplicateTopLevelKey(text: string): string | undefined {
       i = end
     } else if (char === '{' || char === '[') {
       depth++
-      expectKey = depth === 1 && char === '{'
+      if (depth === 1) topIsObject = char === '{'
+      expectKey = depth === 1 && topIsObject
     } else if (char === '}' || char === ']') {
       depth--
     } else if (char === ',' && depth === 1) {
-      expectKey = true
+      expectKey = topIsObject
     }
   }
   return undefined

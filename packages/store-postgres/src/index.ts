@@ -1,0 +1,5 @@
+export type { PostgresStore } from './create-postgres-store.js'
+export { createPostgresStore } from './create-postgres-store.js'
+export { migrate } from './migrate.js'
+export type { PostgresStoreOptions } from './options.js'
+export type { PgPool, PgPoolClient, PgQueryable, PgQueryResult } from './pg-types.js'

@@ -1,0 +1,92 @@
+import type { PgPool } from './pg-types.js'
+
+export interface PostgresStoreOptions {
+  /** A `pg` Pool the caller owns: `close()` flushes pending writes but never ends it. */
+  pool: PgPool
+  /**
+   * The schema that holds every table, created by the migrations if missing. Lower-case letters,
+   * digits and `_`, starting with a letter or `_`, at most 63 characters. Default `'apimw'`.
+   */
+  schema?: string
+  /**
+   * Apply pending migrations (see {@link migrate}) before the first query. Turn off when a deploy
+   * step runs `migrate()` and the application's role may not change the schema. Default `true`.
+   */
+  migrate?: boolean
+  /**
+   * Milliseconds between writes of buffered `keys.touch()` calls (last-used times); `0` writes
+   * each touch at once. Default `1000`.
+   */
+  touchFlushIntervalMs?: number
+  /** Keys buffered by `touch()` that trigger a write before the interval ends. Default `1000`. */
+  touchBatchSize?: number
+  /**
+   * Delete expired rows (counters, revocations, refresh token families past their expiry) once
+   * every this many writes of each kind, in the background; `0` never. Default `1000`.
+   */
+  pruneEvery?: number
+  /**
+   * Most audit events kept (the oldest go first, checked every `pruneEvery` writes); `null` keeps
+   * every event. Default `null`.
+   */
+  maxAuditEvents?: number | null
+}
+
+export interface ResolvedPostgresStoreOptions {
+  pool: PgPool
+  schema: string
+  migrate: boolean
+  touchFlushIntervalMs: number
+  touchBatchSize: number
+  pruneEvery: number
+  maxAuditEvents: number | null
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+
+/** Throws a `TypeError` unless `schema` is a plain lower-case identifier (see the option). */
+export function assertSchemaName(schema: unknown, caller = 'createPostgresStore'): string {
+  if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema) || schema.startsWith('pg_')) {
+    throw new TypeError(
+      `${caller}: "schema" must match ${SCHEMA_NAME} and not start with pg_, got ${JSON.stringify(schema)}`,
+    )
+  }
+  return schema
+}
+
+function integer(name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new TypeError(`createPostgresStore: "${name}" must be an integer >= ${min}`)
+  }
+  return value
+}
+
+/** Checks the options once, at construction; a bad one throws a `TypeError` naming it. */
+export function resolveOptions(options: PostgresStoreOptions): ResolvedPostgresStoreOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('createPostgresStore: options must be an object')
+  }
+  const { pool, migrate = true, maxAuditEvents = null } = options
+  if (
+    typeof pool !== 'object' ||
+    pool === null ||
+    typeof pool.query !== 'function' ||
+    typeof pool.connect !== 'function'
+  ) {
+    throw new TypeError('createPostgresStore: "pool" must be a pg Pool')
+  }
+  if (typeof migrate !== 'boolean') {
+    throw new TypeError('createPostgresStore: "migrate" must be a boolean')
+  }
+  return {
+    pool,
+    schema: assertSchemaName(options.schema ?? 'apimw'),
+    migrate,
+    touchFlushIntervalMs: integer('touchFlushIntervalMs', options.touchFlushIntervalMs, 1000, 0),
+    touchBatchSize: integer('touchBatchSize', options.touchBatchSize, 1000, 1),
+    pruneEvery: integer('pruneEvery', options.pruneEvery, 1000, 0),
+    maxAuditEvents:
+      maxAuditEvents === null ? null : integer('maxAuditEvents', maxAuditEvents, 0, 1),
+  }
+}

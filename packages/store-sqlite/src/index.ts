@@ -1,0 +1,2 @@
+export type { SqliteStoreOptions } from './options.js'
+export { createSqliteStore } from './sqlite-store.js'

@@ -1,0 +1,122 @@
+import { join } from 'node:path'
+import type { ApiKeyRecord, RefreshRotation } from '@apimw/core'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { createSqliteStore } from '../src/index.js'
+import { tempDir } from './fixtures/temp-dir.js'
+import type { Worker } from './fixtures/workers.js'
+import { startWorkers } from './fixtures/workers.js'
+
+const NOW = 1_700_000_000
+
+const key: ApiKeyRecord = {
+  key: 'apimw_test_MULTIPROCESSMULTIPROCESS',
+  name: 'shared',
+  environment: 'test',
+  scopes: ['orders:read'],
+  allowedIps: [],
+  secrets: [{ hash: 'sha256:s', expiresAt: null }],
+  createdAt: NOW,
+  expiresAt: null,
+  revokedAt: null,
+  lastUsedAt: null,
+  metadata: {},
+}
+
+async function sharedFile() {
+  const path = join(await tempDir(), 'shared.db')
+  const store = createSqliteStore({ path })
+  onTestFinished(() => store.close?.())
+  return { path, store }
+}
+
+async function workersOn(path: string, count: number): Promise<Worker[]> {
+  const workers = await startWorkers(count)
+  onTestFinished(() => Promise.all(workers.map((worker) => worker.stop())).then(() => {}))
+  await Promise.all(workers.map((worker) => worker.send({ op: 'open', path })))
+  return workers
+}
+
+describe('several connections and processes on one file', () => {
+  it("two connections in one process see each other's writes", async () => {
+    const { path, store } = await sharedFile()
+    const other = createSqliteStore({ path })
+    onTestFinished(() => other.close?.())
+    await store.keys.create(key)
+    expect(await other.keys.get(key.key)).toEqual(key)
+    await other.keys.revoke(key.key, NOW + 1)
+    expect((await store.keys.get(key.key))?.revokedAt).toBe(NOW + 1)
+  })
+
+  it("a process sees another process's writes", { timeout: 30_000 }, async () => {
+    const { path, store } = await sharedFile()
+    const [worker] = await workersOn(path, 1)
+    await worker!.send({ op: 'createKey', record: key })
+    expect(await store.keys.get(key.key)).toEqual(key)
+    await store.keys.revoke(key.key, NOW + 5)
+    expect(await worker!.send({ op: 'getKey', key: key.key })).toEqual({
+      ...key,
+      revokedAt: NOW + 5,
+    })
+  })
+
+  it('of concurrent rotate calls of one refresh token from several processes exactly one rotates', {
+    timeout: 30_000,
+  }, async () => {
+    const { path, store } = await sharedFile()
+    const workers = await workersOn(path, 6)
+    await store.refreshTokens.create({
+      hash: 'sha256:shared',
+      familyId: 'family',
+      keyId: key.key,
+      scopes: ['orders:read'],
+      environment: 'test',
+      issuedAt: NOW,
+      expiresAt: NOW + 3600,
+      usedAt: null,
+      familyRevokedAt: null,
+    })
+    const results = (await Promise.all(
+      workers.map((worker, i) =>
+        worker.send({
+          op: 'rotate',
+          hash: 'sha256:shared',
+          nextHash: `sha256:n${i}`,
+          now: NOW + 1,
+        }),
+      ),
+    )) as RefreshRotation[]
+    expect(results.filter((r) => r.outcome === 'rotated')).toHaveLength(1)
+    expect(results.filter((r) => r.outcome === 'reused').length).toBeGreaterThanOrEqual(1)
+    expect((await store.refreshTokens.find('sha256:shared'))?.familyRevokedAt).toBe(NOW + 1)
+  })
+
+  it('counts every increment made by several processes at once', { timeout: 30_000 }, async () => {
+    const { path, store } = await sharedFile()
+    const workers = await workersOn(path, 4)
+    const counts = (await Promise.all(
+      workers.map((worker) =>
+        worker.send({ op: 'increment', name: 'shared', times: 25, now: NOW }),
+      ),
+    )) as number[][]
+    expect(counts.flat().sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    )
+    expect(await store.counters.get('shared', NOW)).toEqual({ count: 100, resetAt: NOW + 60 })
+  })
+
+  it("waits for another process's write lock (busy timeout) instead of failing", {
+    timeout: 30_000,
+  }, async () => {
+    const { path, store } = await sharedFile()
+    const [worker] = await workersOn(path, 1)
+    expect(await worker!.send({ op: 'holdWriteLock', path, ms: 400 })).toBe('locked')
+    const released = worker!.next()
+    const started = performance.now()
+    expect(await store.counters.increment('after-lock', 60, NOW)).toEqual({
+      count: 1,
+      resetAt: NOW + 60,
+    })
+    expect(performance.now() - started).toBeGreaterThan(200)
+    expect(await released).toBe('released')
+  })
+})
