@@ -31,8 +31,8 @@ app.post('/v1/orders', requireBearer({ scopes: ['orders:write'] }), (_req, res) 
 const server = app.listen(config.port, '127.0.0.1', async () => {
   const address = server.address()
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : config.port}`
-  console.log(`APIMW Express example listening on ${url}`)
   await printDemoKey(apimw, url)
+  console.log(`APIMW Express example listening on ${url}`)
 })
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -1,0 +1,5 @@
+export { printDemoKey } from './demo-key.js'
+export type { RunIo } from './run.js'
+export { run } from './run.js'
+export type { OpenedStore, OpenStoreOptions, StoreUrl } from './store.js'
+export { openStore, parseStoreUrl, redactStoreUrl } from './store.js'
