@@ -129,7 +129,8 @@ function reportError(error: unknown): void {
   // Name and message only: a driver error's other fields may hold connection strings.
   const { name, message } =
     error instanceof Error ? error : { name: 'Error', message: String(error) }
-  console.error(`apimw: ${name}: ${message}`)
+  // A driver's message may quote a connection string: never print its password.
+  console.error(`apimw: ${name}: ${message.replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@')}`)
 }
 
 function positiveInteger(name: string, value: number | undefined): number | undefined {

@@ -112,3 +112,17 @@ describe('configFromEnv', () => {
     expect(() => configFromEnv(env)).toThrow(name)
   })
 })
+
+describe('default onError', () => {
+  it('prints the error name and message, with any connection-string password masked', () => {
+    const lines: string[] = []
+    const original = console.error
+    console.error = (line: string) => lines.push(line)
+    try {
+      resolveOptions().onError(new Error('connect to postgres://app:s3cr3t@db:5432/x refused'))
+    } finally {
+      console.error = original
+    }
+    expect(lines).toEqual(['apimw: Error: connect to postgres://app:***@db:5432/x refused'])
+  })
+})

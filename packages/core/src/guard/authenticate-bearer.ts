@@ -87,7 +87,8 @@ async function verifiedClaims(s: Services, token: string, now: number): Promise<
       s.verified.delete(token)
       throw invalidToken('the access token expired', 'token_expired')
     }
-    if (s.ring.isLive(cached.kid)) return cached.claims
+    // verifier() re-reads the key list once cacheTtl has passed: a key retired elsewhere ends here too.
+    if (await s.ring.verifier(cached.kid)) return cached.claims
     s.verified.delete(token)
   }
   const claims = await verifyAccessToken(s.tokens, token)
