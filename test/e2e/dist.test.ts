@@ -30,7 +30,9 @@ it('runs the built dist (no source condition): a key, a token and a guarded requ
       server.close()
     })
   `
-  const { stdout } = await run('node', ['--input-type=module', '-e', script], { cwd: resolve(root, 'test') })
+  const { stdout } = await run('node', ['--input-type=module', '-e', script], {
+    cwd: resolve(root, 'test'),
+  })
   const result = JSON.parse(stdout.trim())
   expect(result.ok).toBe(true)
   expect(result.resolved).toMatch(/packages\/core\/dist\/index\.js$/)

@@ -1,4 +1,5 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -7,7 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 
 const root = resolve(import.meta.dirname, '../..')
 const run = promisify(execFile)
-const examples = ['express', 'koa', 'hono'].filter((name) => existsSync(join(root, `examples/${name}/src/server.ts`)))
+const examples = ['express', 'koa', 'hono'].filter((name) =>
+  existsSync(join(root, `examples/${name}/src/server.ts`)),
+)
 
 /** The paste block the example prints, with the README's placeholders for key, secret and URL. */
 const PASTE_LINE = /^(export APIMW_API_|TOKENS=|ACCESS_TOKEN=|REFRESH_TOKEN=|curl )/
@@ -41,7 +44,13 @@ async function start(name: string): Promise<Started> {
   const child = spawn('pnpm', ['--silent', `example:${name}`], {
     cwd: root,
     detached: true,
-    env: { ...process.env, APIMW_STORE: `sqlite:${join(dir, 'apimw.db')}`, PORT: '0', APIMW_ENV: 'test', NODE_ENV: 'development' },
+    env: {
+      ...process.env,
+      APIMW_STORE: `sqlite:${join(dir, 'apimw.db')}`,
+      PORT: '0',
+      APIMW_ENV: 'test',
+      NODE_ENV: 'development',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   running.push(child)
@@ -77,20 +86,37 @@ describe.each(examples)('examples/%s', (name) => {
     expect(key).toMatch(/^apimw_test_[0-9A-Za-z]{22}$/)
 
     // The README shows the same block, with placeholders.
-    const readme = readFileSync(join(root, 'README.md'), 'utf8').split('\n').filter((line) => PASTE_LINE.test(line))
+    const readme = readFileSync(join(root, 'README.md'), 'utf8')
+      .split('\n')
+      .filter((line) => PASTE_LINE.test(line))
     const templated = paste.map((line) =>
-      line.replaceAll(key, 'apimw_test_…').replaceAll(secret, '…').replaceAll(url, 'http://127.0.0.1:3000'),
+      line
+        .replaceAll(key, 'apimw_test_…')
+        .replaceAll(secret, '…')
+        .replaceAll(url, 'http://127.0.0.1:3000'),
     )
     expect(readme.slice(0, templated.length)).toEqual(templated)
 
     // Paste it: each curl's output on its own line.
     const script = `set -euo pipefail\n${paste.map((line) => (line.startsWith('curl') ? `${line}; echo` : line)).join('\n')}`
     const { stdout } = await run('bash', ['-c', script], { cwd: root })
-    const [me, orders, refreshed] = stdout.trim().split('\n').map((line) => JSON.parse(line))
-    expect(me).toMatchObject({ keyId: key, subject: key, scopes: ['orders:read', 'orders:write'], environment: 'test' })
+    const [me, orders, refreshed] = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    expect(me).toMatchObject({
+      keyId: key,
+      subject: key,
+      scopes: ['orders:read', 'orders:write'],
+      environment: 'test',
+    })
     expect(me).not.toHaveProperty('token')
     expect(orders).toHaveProperty('orders')
-    expect(refreshed).toMatchObject({ token_type: 'Bearer', expires_in: 3600, refresh_token: expect.any(String) })
+    expect(refreshed).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 3600,
+      refresh_token: expect.any(String),
+    })
 
     // The rest of the §9 route table.
     expect((await fetch(`${url}/health`)).status).toBe(200)
@@ -102,11 +128,17 @@ describe.each(examples)('examples/%s', (name) => {
     expect(write.status).toBe(201)
     const narrow = await fetch(`${url}/auth/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${btoa(`${key}:${secret}`)}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${btoa(`${key}:${secret}`)}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: 'scope=orders:read',
     })
     const readOnly = (await narrow.json()) as { access_token: string }
-    const denied = await fetch(`${url}/v1/orders`, { method: 'POST', headers: { authorization: `Bearer ${readOnly.access_token}` } })
+    const denied = await fetch(`${url}/v1/orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${readOnly.access_token}` },
+    })
     expect(denied.status).toBe(403)
 
     // Stops cleanly on SIGTERM.
@@ -124,7 +156,10 @@ describe.each(examples)('examples/%s', (name) => {
     expect(again).not.toContain('APIMW_API_SECRET')
     const fresh = mkdtempSync(join(tmpdir(), `apimw-example-${name}-live-`))
     dirs.push(fresh)
-    const live = await output(name, { APIMW_STORE: `sqlite:${join(fresh, 'apimw.db')}`, APIMW_ENV: 'live' })
+    const live = await output(name, {
+      APIMW_STORE: `sqlite:${join(fresh, 'apimw.db')}`,
+      APIMW_ENV: 'live',
+    })
     expect(live).toContain('listening on')
     expect(live).not.toContain('APIMW_API_SECRET')
   }, 60_000)

@@ -87,7 +87,7 @@ async function verifiedClaims(s: Services, token: string, now: number): Promise<
       s.verified.delete(token)
       throw invalidToken('the access token expired', 'token_expired')
     }
-    // verifier() re-reads the key list once cacheTtl has passed: a key retired elsewhere ends here too.
+    // verifier() reloads the key list after cacheTtl: a key retired by another instance ends here.
     if (await s.ring.verifier(cached.kid)) return cached.claims
     s.verified.delete(token)
   }

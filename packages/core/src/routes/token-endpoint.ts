@@ -64,26 +64,10 @@ async function refresh(
   if (!found) throw grantError('refresh_unknown')
   if (found.familyRevokedAt !== null) throw grantError('refresh_revoked', found.keyId)
   if (found.expiresAt <= now) throw grantError('refresh_expired', found.keyId)
-  if (authenticated && authenticated.key !== found.keyId)
-    throw grantError('refresh_other_key', found.keyId)
-  let record = authenticated
-  if (found.usedAt === null) {
-    // A used token skips these checks: rotate() below then reports the reuse and revokes the family.
-    record ??= await s.options.keys.get(found.keyId)
-    const problem = record ? keyProblem(record, s.options.environment, now) : 'key_unknown'
-    if (problem || !record || found.environment !== s.options.environment) {
-      throw grantError(problem ?? 'wrong_environment', found.keyId)
-    }
-    requireAllowedIp(record, request.client.ip)
-  }
-  const scopes = requestedScopes(request.params.scope, found.scopes)
   const nextToken = generateRefreshToken()
-  const rotation = await s.options.store.refreshTokens.rotate(
-    hash,
-    await hashRefreshToken(nextToken),
-    now,
-  )
-  if (rotation.outcome === 'reused') {
+  const rotate = async () =>
+    s.options.store.refreshTokens.rotate(hash, await hashRefreshToken(nextToken), now)
+  const reused = async () => {
     await s.audit.emit({
       type: 'refresh.reused',
       keyId: found.keyId,
@@ -91,9 +75,29 @@ async function refresh(
       requestId: request.requestId,
       details: { familyId: found.familyId },
     })
-    throw grantError('refresh_reused', found.keyId)
+    return grantError('refresh_reused', found.keyId)
   }
-  if (rotation.outcome === 'invalid' || !record) throw grantError('refresh_revoked', found.keyId)
+  // Any presentation of a used token is reuse, whatever else is wrong with the request: rotate()
+  // revokes the family before another check can refuse the request and leave the family alive.
+  if (found.usedAt !== null) {
+    const rotation = await rotate()
+    throw rotation.outcome === 'reused'
+      ? await reused()
+      : grantError('refresh_revoked', found.keyId)
+  }
+  if (authenticated && authenticated.key !== found.keyId) {
+    throw grantError('refresh_other_key', found.keyId)
+  }
+  const record = authenticated ?? (await s.options.keys.get(found.keyId))
+  const problem = record ? keyProblem(record, s.options.environment, now) : 'key_unknown'
+  if (problem || !record || found.environment !== s.options.environment) {
+    throw grantError(problem ?? 'wrong_environment', found.keyId)
+  }
+  requireAllowedIp(record, request.client.ip)
+  const scopes = requestedScopes(request.params.scope, found.scopes)
+  const rotation = await rotate()
+  if (rotation.outcome === 'reused') throw await reused()
+  if (rotation.outcome === 'invalid') throw grantError('refresh_revoked', found.keyId)
   return issueTokens(s, request, { ...record, scopes: rotation.next.scopes }, scopes, nextToken)
 }
 

@@ -21,8 +21,6 @@ export interface SigningKeyRing {
   signer(): Promise<LoadedKey>
   /** The key that verifies tokens with this `kid` now, or `undefined` (unknown or retired). */
   verifier(kid: string): Promise<LoadedKey | undefined>
-  /** True while the key may still verify (in memory; no store access). */
-  isLive(kid: string): boolean
   /** The public keys of every live asymmetric key (RFC 7517). HMAC keys are never published. */
   jwks(): Promise<JSONWebKeySet>
   /** Makes a new active key. The old one verifies until its tokens expire, or not at all with `retirePrevious`. */
@@ -114,10 +112,6 @@ export function createSigningKeyRing(options: {
         entry = loaded.get(kid)
       }
       return entry && live(entry.record, now) ? entry : undefined
-    },
-    isLive(kid) {
-      const entry = loaded.get(kid)
-      return entry !== undefined && live(entry.record, seconds(clock))
     },
     async jwks() {
       // Publish the active key before any token is signed with it: verifiers cache this set.
