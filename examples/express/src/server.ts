@@ -9,7 +9,7 @@ import { apimwAuth, requireBearer } from '@apimw/express'
 import express from 'express'
 
 const config = configFromEnv(process.env)
-const { store, close } = await openStore(config.store)
+const { store, close } = await openStore(config.store, { tokenStore: config.tokenStore })
 const apimw = createApimw({ ...config.options, store })
 
 const app = express()

@@ -11,7 +11,7 @@ import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 
 const config = configFromEnv(process.env)
-const { store, close } = await openStore(config.store)
+const { store, close } = await openStore(config.store, { tokenStore: config.tokenStore })
 const apimw = createApimw({ ...config.options, store })
 
 const app = new Hono()

@@ -12,7 +12,7 @@ import Router from '@koa/router'
 import Koa from 'koa'
 
 const config = configFromEnv(process.env)
-const { store, close } = await openStore(config.store)
+const { store, close } = await openStore(config.store, { tokenStore: config.tokenStore })
 const apimw = createApimw({ ...config.options, store })
 
 const router = new Router<ApimwState>()

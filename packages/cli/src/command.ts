@@ -20,6 +20,8 @@ export interface CommandContext {
   apimw(options?: { algorithms?: readonly SigningAlgorithm[] }): Apimw
   /** Now, in whole seconds since the epoch. */
   now(): number
+  /** Applies the store's pending schema migrations; the versions applied (none for schemaless stores). */
+  migrate(): Promise<number[]>
 }
 
 /** A command's output: the `--json` document, and the lines printed without `--json`. */
@@ -34,7 +36,7 @@ export type CommandTask = (context: CommandContext) => Promise<CommandResult>
 /** One `apimw` command: its words, help, options, and the check of its arguments. */
 export interface Command {
   /** The command words, e.g. `['keys', 'create']`. */
-  readonly words: readonly [string, string]
+  readonly words: readonly [string] | readonly [string, string]
   /** One line for the command list. */
   readonly summary: string
   /** The usage line after `apimw <words>`. */

@@ -48,6 +48,12 @@ export function parseInvocation(argv: readonly string[], commands: readonly Comm
   if (group.length === 0) {
     throw new UsageError(`unknown command ${quoted(first.word)}; run "apimw --help" for the list`)
   }
+  const single = group.find((entry) => entry.words.length === 1)
+  if (single)
+    return commandInvocation(
+      single,
+      parseStrict(without(argv, [first]), { ...single.options, ...GLOBAL_OPTIONS }),
+    )
   if (second === undefined) {
     const args = parseStrict(without(argv, [first]), GLOBAL_OPTIONS)
     checkPositionals(args, [])
@@ -59,10 +65,13 @@ export function parseInvocation(argv: readonly string[], commands: readonly Comm
     const name = quoted(`${first.word} ${second.word}`)
     throw new UsageError(`unknown command ${name}; the ${first.word} commands are ${names(group)}`)
   }
-  const args = parseStrict(without(argv, [first, second]), {
-    ...command.options,
-    ...GLOBAL_OPTIONS,
-  })
+  return commandInvocation(
+    command,
+    parseStrict(without(argv, [first, second]), { ...command.options, ...GLOBAL_OPTIONS }),
+  )
+}
+
+function commandInvocation(command: Command, args: ParsedArgs): Invocation {
   if (args.values.help === true) return { kind: 'help', lines: commandHelp(command) }
   checkPositionals(args, command.positionals)
   const store = args.values.store

@@ -8,6 +8,7 @@ import { keysList } from './commands/keys-list.js'
 import { keysRevoke } from './commands/keys-revoke.js'
 import { keysRotate } from './commands/keys-rotate.js'
 import { keysShow } from './commands/keys-show.js'
+import { migrateCommand } from './commands/migrate.js'
 import { signingKeysList } from './commands/signing-keys-list.js'
 import { signingKeysRotate } from './commands/signing-keys-rotate.js'
 import { printable } from './format.js'
@@ -40,6 +41,7 @@ export const COMMANDS: readonly Command[] = [
   signingKeysList,
   signingKeysRotate,
   auditTail,
+  migrateCommand,
 ]
 
 /** Not the caller's fault (exit 1): the store cannot be opened or fails. The message is safe to print. */
@@ -74,11 +76,15 @@ async function execute(invocation: CommandInvocation, io: RunIo): Promise<number
   const config = environmentConfig(io.env)
   const url = invocation.store ?? config.store
   const where = storeUrl(url)
+  if (config.tokenStore !== undefined) storeUrl(config.tokenStore)
   const clock = io.clock ?? (() => new Date())
 
   let opened: OpenedStore
   try {
-    opened = await openStore(url, { cwd: resolve(io.cwd, io.env.INIT_CWD || '.') })
+    opened = await openStore(url, {
+      cwd: resolve(io.cwd, io.env.INIT_CWD || '.'),
+      tokenStore: config.tokenStore,
+    })
   } catch (error) {
     throw new StoreFailure(`cannot open the store ${where}: ${describe(error, url)}`)
   }
@@ -99,6 +105,7 @@ async function execute(invocation: CommandInvocation, io: RunIo): Promise<number
       return apimw
     },
     now: () => Math.floor(clock().getTime() / 1000),
+    migrate: () => opened.migrate(),
   }
   let result: CommandResult
   try {

@@ -12,6 +12,12 @@ export interface StoreUrl {
 
 export interface OpenStoreOptions {
   /**
+   * A second store URL (`APIMW_TOKEN_STORE`) for the fast-changing state: refresh tokens,
+   * revocations, rate-limit counters and the change feed. Keys, signing keys and audit stay in
+   * the first. Typical: keys in PostgreSQL, tokens in Redis.
+   */
+  tokenStore?: string
+  /**
    * The directory a relative `sqlite:` path resolves against. Default: `INIT_CWD` (pnpm sets it to
    * the directory the command was started from, CONTRACT §8), else `process.cwd()`.
    */
@@ -21,10 +27,15 @@ export interface OpenStoreOptions {
 /** An open store and the function that releases it. */
 export interface OpenedStore {
   store: ApimwStore
+  /** Applies pending schema migrations (PostgreSQL); SQLite migrates on open, memory and Redis have no schema. */
+  migrate(): Promise<number[]>
   close(): Promise<void>
 }
 
-type Opener = (options: { cwd: string }) => Promise<ApimwStore>
+/** A backend's store, with its explicit migration step where it has one. */
+type BackendStore = ApimwStore & { migrate?(): Promise<number[]> }
+
+type Opener = (options: { cwd: string }) => Promise<BackendStore>
 
 /** One kind of store. */
 interface Backend {
@@ -68,14 +79,100 @@ const BACKENDS: Readonly<Record<string, Backend>> = {
       }
     },
   },
+  redis: networkBackend(
+    'redis://[:password@]host:6379[/db][?prefix=apimw:]',
+    'prefix',
+    'apimw:',
+    async (url, prefix) => {
+      const [{ Redis }, { createRedisStore }] = await Promise.all([
+        import('ioredis'),
+        import('@apimw/store-redis'),
+      ])
+      const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+      // Errors surface through the calls that fail; unheard, ioredis would print each one.
+      let lastError: unknown
+      client.on('error', (error: unknown) => {
+        lastError = error
+      })
+      try {
+        await client.connect()
+      } catch (error) {
+        client.disconnect() // stops the reconnect loop, or the process would never exit
+        throw lastError ?? error
+      }
+      const store = createRedisStore({ client, keyPrefix: prefix })
+      return withClose(store, async () => {
+        await store.close?.()
+        client.disconnect()
+      })
+    },
+  ),
+  postgres: networkBackend(
+    'postgres://user[:password]@host:5432/db[?schema=apimw]',
+    'schema',
+    'apimw',
+    async (url, schema) => {
+      const [{ default: pg }, { createPostgresStore, migrate }] = await Promise.all([
+        import('pg'),
+        import('@apimw/store-postgres'),
+      ])
+      const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5_000 })
+      pool.on('error', () => {}) // an idle client's error surfaces on its next query
+      const store = createPostgresStore({ pool, schema })
+      return {
+        ...withClose(store, async () => {
+          await store.close?.()
+          await pool.end()
+        }),
+        migrate: () => migrate(pool, schema),
+      }
+    },
+  ),
 }
+
+/** `rediss:` and `postgresql:` are the same backends under their other names. */
+const ALIASES: Readonly<Record<string, string>> = { rediss: 'redis', postgresql: 'postgres' }
+
+/**
+ * A server URL backend: the URL goes to the driver as is, less our own query parameter (`prefix`
+ * for Redis, `schema` for PostgreSQL), which names where APIMW's data lives on that server.
+ */
+function networkBackend(
+  example: string,
+  parameter: string,
+  fallback: string,
+  open: (url: string, value: string) => Promise<BackendStore>,
+): Backend {
+  return {
+    example,
+    parse(_rest, url) {
+      let parsed: URL
+      try {
+        parsed = new URL(url)
+      } catch {
+        throw new TypeError(`the store URL is not a valid URL; expected ${example}`)
+      }
+      if (parsed.hostname === '')
+        throw new TypeError(`the store URL has no host; expected ${example}`)
+      const value = parsed.searchParams.get(parameter) ?? fallback
+      parsed.searchParams.delete(parameter)
+      return () => open(parsed.href, value)
+    },
+  }
+}
+
+const withClose = (store: ApimwStore, close: () => Promise<void>): ApimwStore => ({
+  ...store,
+  close,
+})
 
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/
 
 function backendFor(url: string): { scheme: string; open: Opener } {
   if (typeof url !== 'string') throw new TypeError('the store URL must be a string')
   const match = SCHEME.exec(url)
-  const scheme = match?.[1]?.toLowerCase()
+  const named = match?.[1]?.toLowerCase()
+  const scheme = named === undefined ? undefined : (ALIASES[named] ?? named)
   const backend = scheme === undefined ? undefined : BACKENDS[scheme]
   if (match === null || scheme === undefined || backend === undefined) {
     const known = Object.values(BACKENDS)
@@ -114,12 +211,38 @@ export function parseStoreUrl(url: string): StoreUrl {
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<OpenedStore> {
   const { open } = backendFor(url)
-  const store = await open({ cwd: options.cwd ?? (process.env.INIT_CWD || process.cwd()) })
+  const second = options.tokenStore === undefined ? undefined : backendFor(options.tokenStore)
+  const cwd = options.cwd ?? (process.env.INIT_CWD || process.cwd())
+  const store = await open({ cwd })
+  let tokens: BackendStore | undefined
+  try {
+    tokens = await second?.open({ cwd })
+  } catch (error) {
+    await store.close?.()
+    throw error
+  }
   return {
-    store,
-    async close() {
-      await store.close?.()
+    store: tokens ? combineStores(store, tokens) : store,
+    async migrate() {
+      const applied = await Promise.all([store.migrate?.(), tokens?.migrate?.()])
+      return applied.flatMap((versions) => versions ?? [])
     },
+    async close() {
+      await Promise.all([store.close?.(), tokens?.close?.()])
+    },
+  }
+}
+
+/** Keys, signing keys and audit from `main`; refresh tokens, revocations, counters and changes from `tokens`. */
+export function combineStores(main: ApimwStore, tokens: ApimwStore): ApimwStore {
+  return {
+    keys: main.keys,
+    signingKeys: main.signingKeys,
+    audit: main.audit,
+    refreshTokens: tokens.refreshTokens,
+    revocations: tokens.revocations,
+    counters: tokens.counters,
+    ...((tokens.changes ?? main.changes) ? { changes: tokens.changes ?? main.changes } : {}),
   }
 }
 

@@ -4,6 +4,8 @@ import type { ApimwOptions } from './options.js'
 export interface EnvConfig {
   /** `APIMW_STORE`: `memory:`, `sqlite:<path>`, `redis://…`, `postgres://…`. */
   store: string
+  /** `APIMW_TOKEN_STORE`: an optional second store for refresh tokens, revocations, counters and changes. */
+  tokenStore?: string
   options: Pick<
     ApimwOptions,
     | 'environment'
@@ -37,7 +39,13 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
   }
   const trust = env.APIMW_TRUST_PROXY
   if (trust) options.trustProxy = trustValue(trust)
-  return { store: env.APIMW_STORE || 'sqlite:.apimw/apimw.db', options, port: port(env.PORT) }
+  const config: EnvConfig = {
+    store: env.APIMW_STORE || 'sqlite:.apimw/apimw.db',
+    options,
+    port: port(env.PORT),
+  }
+  if (env.APIMW_TOKEN_STORE) config.tokenStore = env.APIMW_TOKEN_STORE
+  return config
 }
 
 function seconds(

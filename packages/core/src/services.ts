@@ -40,17 +40,36 @@ export interface TimedCache<V> {
   get(name: string): V | undefined
   set(name: string, value: V): void
   delete(name: string): void
+  /**
+   * The cached value, else `read()`'s, cached. A value read while a `delete()` ran (a change
+   * notification) is returned but not cached: it may predate the change, and caching it would
+   * hide the change for `cacheTtl`.
+   */
+  through(name: string, read: () => Promise<V>): Promise<V>
 }
 
 function timedCache<V>(max: number, ttl: number, now: () => number): TimedCache<V> {
   const cache = new LRUCache<string, { value: V; at: number }>({ max })
+  let deletions = 0
+  const get = (name: string) => {
+    const entry = cache.get(name)
+    return entry && now() - entry.at < ttl ? entry.value : undefined
+  }
   return {
-    get(name) {
-      const entry = cache.get(name)
-      return entry && now() - entry.at < ttl ? entry.value : undefined
-    },
+    get,
     set: (name, value) => void cache.set(name, { value, at: now() }),
-    delete: (name) => void cache.delete(name),
+    delete(name) {
+      deletions++
+      cache.delete(name)
+    },
+    async through(name, read) {
+      const cached = get(name)
+      if (cached !== undefined) return cached
+      const before = deletions
+      const value = await read()
+      if (deletions === before) cache.set(name, { value, at: now() })
+      return value
+    },
   }
 }
 
@@ -97,11 +116,10 @@ export function createServices(options: ResolvedOptions): Services {
     revokedCache,
     verified,
     async loadKey(keyId) {
-      const cached = keyCache.get(keyId)
-      if (cached !== undefined) return cached ?? undefined
-      const record = await options.keys.get(keyId)
-      keyCache.set(keyId, record ?? null)
-      return record
+      return (
+        (await keyCache.through(keyId, async () => (await options.keys.get(keyId)) ?? null)) ??
+        undefined
+      )
     },
     async publish(change) {
       try {

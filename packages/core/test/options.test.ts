@@ -99,6 +99,9 @@ describe('configFromEnv', () => {
       },
     })
     expect(configFromEnv({ APIMW_TRUST_PROXY: '2' }).options.trustProxy).toBe(2)
+    expect(configFromEnv({ APIMW_TOKEN_STORE: 'redis://127.0.0.1:6379' }).tokenStore).toBe(
+      'redis://127.0.0.1:6379',
+    )
     expect(configFromEnv({ APIMW_TRUST_PROXY: 'true' }).options.trustProxy).toBe(true)
   })
 

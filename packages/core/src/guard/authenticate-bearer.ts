@@ -97,12 +97,8 @@ async function verifiedClaims(s: Services, token: string, now: number): Promise<
   return claims
 }
 
-async function isRevoked(s: Services, jti: string, now: number): Promise<boolean> {
-  const cached = s.revokedCache.get(jti)
-  if (cached !== undefined) return cached
-  const revoked = await s.options.store.revocations.isRevoked(jti, now)
-  s.revokedCache.set(jti, revoked)
-  return revoked
+function isRevoked(s: Services, jti: string, now: number): Promise<boolean> {
+  return s.revokedCache.through(jti, () => s.options.store.revocations.isRevoked(jti, now))
 }
 
 const invalidToken = (

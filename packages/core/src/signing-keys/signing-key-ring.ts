@@ -44,9 +44,12 @@ export function createSigningKeyRing(options: {
   let loadedAt = Number.NEGATIVE_INFINITY
   let loading: Promise<void> | undefined
   let lastMissReload = Number.NEGATIVE_INFINITY
+  /** Bumped by invalidate(): a list read before a change is used once but not trusted for cacheTtl. */
+  let generation = 0
 
   async function load(): Promise<void> {
     loading ??= (async () => {
+      const started = generation
       try {
         const records = await store.list()
         const next = new Map<string, LoadedKey>()
@@ -55,7 +58,7 @@ export function createSigningKeyRing(options: {
           next.set(record.kid, known ? { ...known, record } : await importRecord(record))
         }
         loaded = next
-        loadedAt = seconds(clock)
+        loadedAt = started === generation ? seconds(clock) : Number.NEGATIVE_INFINITY
       } finally {
         loading = undefined
       }
@@ -131,6 +134,7 @@ export function createSigningKeyRing(options: {
     },
     list: () => store.list(),
     invalidate() {
+      generation++
       loadedAt = Number.NEGATIVE_INFINITY
     },
   }
