@@ -94,6 +94,8 @@ function helpFor(topic: readonly string[], commands: readonly Command[]): string
   if (members.length === 0 || topic.length > 2) {
     throw new UsageError(`no help for ${quoted(topic.join(' '))}; run "apimw --help" for the list`)
   }
+  const single = members.find((entry) => entry.words.length === 1)
+  if (single && name === undefined) return commandHelp(single)
   if (name === undefined) return groupHelp(group, members)
   const command = members.find((entry) => entry.words[1] === name)
   if (command === undefined) {

@@ -28,9 +28,11 @@ describe('parseStoreUrl', () => {
 
   it.each([
     [
-      'redis://user:hunter2@localhost:6379/0',
-      /unknown store scheme "redis:"; use one of memory:, sqlite:<path>/,
+      'mongodb://user:hunter2@localhost:27017/apimw',
+      /unknown store scheme "mongodb:"; use one of memory:, sqlite:<path>, redis:/,
     ],
+    ['redis://', /no host/],
+    ['postgres://user:hunter2@/db', /not a valid URL/],
     ['apimw.db', /a store URL without a scheme/],
     ['', /a store URL without a scheme/],
     ['memory:extra', /takes nothing after the colon/],
@@ -110,7 +112,7 @@ describe('openStore', () => {
   })
 
   it('throws the TypeError of a bad URL before opening anything', async () => {
-    await expect(openStore('postgres://u:p@h/db')).rejects.toThrow(TypeError)
+    await expect(openStore('mysql://u:p@h/db')).rejects.toThrow(TypeError)
   })
 })
 

@@ -1,4 +1,4 @@
-import type { AnyApimwError, ApimwError } from './errors.js'
+import type { AnyApimwError } from './errors.js'
 import { InvalidRequestError, isApimwError, TemporarilyUnavailableError } from './errors.js'
 import type { AuthContext, BearerRequirements } from './guard/authenticate-bearer.js'
 import { authenticateBearer } from './guard/authenticate-bearer.js'
@@ -18,13 +18,17 @@ import type { Surface } from './wire/to-wire-response.js'
 import { jsonResponse, toWireResponse } from './wire/to-wire-response.js'
 import type { WireRequest, WireResponse } from './wire/types.js'
 
+/** What `apimw.options` shows: every resolved option but the pepper. */
+export type PublicOptions = Omit<ResolvedOptions, 'pepper'>
+
 export type AuthenticateResult =
   | { ok: true; auth: AuthContext }
   | { ok: false; response: WireResponse }
 
 /** One APIMW instance: the `/auth` routes, the guard, and key management, over one store. */
 export interface Apimw {
-  readonly options: ResolvedOptions
+  /** The resolved options, less the pepper (a secret never leaves the hasher). */
+  readonly options: PublicOptions
   /** Answers an `/auth` route, or `undefined` when the request is not for one (call the next handler). Never throws. */
   handle(req: WireRequest): Promise<WireResponse | undefined>
   /** The guard decision for a protected route. Never throws. */
@@ -127,8 +131,9 @@ export function createApimw(options: ApimwOptions = {}): Apimw {
     }
   }
 
+  const { pepper: _secret, ...visible } = resolved
   return {
-    options: resolved,
+    options: Object.freeze(visible),
     handle,
     authenticate,
     keys: createKeyManager(s),
@@ -177,15 +182,21 @@ async function failure(
     s.options.onError(error)
     known = new TemporarilyUnavailableError({ cause: error })
   }
+  if (known.code === 'unauthorized') {
+    s.audit.countAnonymousDenial(client.ip)
+    return toWireResponse(known, surface)
+  }
   const denied = known.code === 'access_denied' || known.code === 'too_many_requests'
-  await s.audit.emit({
-    type:
-      known.code === 'temporarily_unavailable' ? 'store.failed' : denied ? 'request.denied' : type,
+  const unavailable = known.code === 'temporarily_unavailable'
+  const audited = s.audit.emit({
+    type: unavailable ? 'store.failed' : denied ? 'request.denied' : type,
     keyId: known.keyId,
     ip: client.ip,
-    reason: (known as ApimwError).reason ?? known.code,
+    reason: known.reason ?? known.code,
     requestId: requestId(req),
   })
+  // When the store is down the audit write may wait for the same timeout: answer without it.
+  if (!unavailable) await audited
   return toWireResponse(known, surface)
 }
 

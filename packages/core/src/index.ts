@@ -1,6 +1,6 @@
 export type { EnvConfig } from './config-from-env.js'
 export { configFromEnv } from './config-from-env.js'
-export type { Apimw, AuthenticateResult } from './create-apimw.js'
+export type { Apimw, AuthenticateResult, PublicOptions } from './create-apimw.js'
 export { createApimw } from './create-apimw.js'
 export { keyEnvironment } from './credentials/api-key-format.js'
 export type { AnyApimwError, ApimwErrorCode, ApimwErrorOptions, FailureReason } from './errors.js'

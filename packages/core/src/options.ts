@@ -114,7 +114,7 @@ export function resolveOptions(options: ApimwOptions = {}): ResolvedOptions {
     cacheTtl: nonNegativeInteger('cacheTtl', options.cacheTtl) ?? 5,
     requireHttps: options.requireHttps ?? environment === 'live',
     trust: options.trustProxy === undefined ? undefined : compileTrust(options.trustProxy),
-    pepper: options.pepper,
+    pepper: pepper(options.pepper),
     auditSinks: Array.isArray(audit) ? [...audit] : [audit as AuditSink],
     rateLimit,
     usageFlushInterval: positiveInteger('usageFlushInterval', options.usageFlushInterval) ?? 60,
@@ -143,6 +143,13 @@ function positiveInteger(name: string, value: number | undefined): number | unde
 function nonNegativeInteger(name: string, value: number | undefined): number | undefined {
   if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
     throw new TypeError(`"${name}" must be an integer >= 0 (seconds)`)
+  }
+  return value
+}
+
+function pepper(value: string | undefined): string | undefined {
+  if (value !== undefined && (typeof value !== 'string' || value.length < 16)) {
+    throw new TypeError('"pepper" must be a string of at least 16 characters (or left out)')
   }
   return value
 }

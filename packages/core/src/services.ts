@@ -11,7 +11,7 @@ import { createFailureLimiter } from './policy/failure-limiter.js'
 import type { SigningKeyRing } from './signing-keys/signing-key-ring.js'
 import { createSigningKeyRing } from './signing-keys/signing-key-ring.js'
 import type { ApiKeyRecord, Environment, StoreChange } from './stores/types.js'
-import type { AccessTokenClaims, AccessTokenSettings } from './tokens/access-token.js'
+import type { AccessTokenSettings, VerifiedAccessToken } from './tokens/access-token.js'
 
 /** Everything a route or the guard needs, built once per `createApimw()`. Internal. */
 export interface Services {
@@ -27,7 +27,7 @@ export interface Services {
   /** Access-token revocation status by `jti`, trusted for `cacheTtl` seconds. */
   revokedCache: TimedCache<boolean>
   /** Tokens whose signature and claims verified: a repeat skips the signature work until `exp`. */
-  verified: LRUCache<string, { claims: AccessTokenClaims; kid: string }>
+  verified: LRUCache<string, VerifiedAccessToken>
   /** The key, from the cache or the store; `undefined` if it does not exist. */
   loadKey(keyId: string): Promise<ApiKeyRecord | undefined>
   /** Tells the other instances sharing the store (if it has a change feed); never throws. */
@@ -85,7 +85,7 @@ export function createServices(options: ResolvedOptions): Services {
   const keyCache = timedCache<ApiKeyRecord | null>(options.verifyCacheSize, options.cacheTtl, now)
   const touchable = options.keys === options.store.keys ? options.store.keys : options.keys
   const revokedCache = timedCache<boolean>(options.verifyCacheSize, options.cacheTtl, now)
-  const verified = new LRUCache<string, { claims: AccessTokenClaims; kid: string }>({
+  const verified = new LRUCache<string, VerifiedAccessToken>({
     max: options.verifyCacheSize,
     maxSize: 32 * 1024 * 1024,
     sizeCalculation: (_claims, token) => token.length,

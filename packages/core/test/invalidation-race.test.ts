@@ -77,18 +77,21 @@ describe('a change notified while a read is in flight', () => {
       'signingKeys.list',
       (b: Apimw) => b.signingKeys.rotate({ retirePrevious: true }),
     ],
-  ] as const)('%s: the stale answer serves that request only and is not cached', async (_, read, change) => {
-    const held = heldStore(read)
-    const a = createApimw({ store: held.store, clock })
-    const b = createApimw({ store: held.store, clock })
-    const issued = await tokenFor(a)
-    const c = createApimw({ store: held.store, clock }) // cold caches: its first guard reads
-    const reading = held.holdNext()
-    const first = guard(c, issued.token)
-    await reading
-    await change(b, issued as { key: string; token: string })
-    held.release()
-    expect(await first).toBe(true) // read before the change: fine for that one request
-    expect(await guard(c, issued.token)).toBe(false) // the clock never moved: no cacheTtl help
-  })
+  ] as const)(
+    '%s: the stale answer serves that request only and is not cached',
+    async (_, read, change) => {
+      const held = heldStore(read)
+      const a = createApimw({ store: held.store, clock })
+      const b = createApimw({ store: held.store, clock })
+      const issued = await tokenFor(a)
+      const c = createApimw({ store: held.store, clock }) // cold caches: its first guard reads
+      const reading = held.holdNext()
+      const first = guard(c, issued.token)
+      await reading
+      await change(b, issued as { key: string; token: string })
+      held.release()
+      expect(await first).toBe(true) // read before the change: fine for that one request
+      expect(await guard(c, issued.token)).toBe(false) // the clock never moved: no cacheTtl help
+    },
+  )
 })

@@ -129,3 +129,16 @@ describe('default onError', () => {
     expect(lines).toEqual(['apimw: Error: connect to postgres://app:***@db:5432/x refused'])
   })
 })
+
+describe('pepper', () => {
+  it('refuses a short pepper and never shows one on the instance', async () => {
+    const { createApimw } = await import('../src/create-apimw.js')
+    expect(() => resolveOptions({ pepper: 'short' })).toThrow(
+      '"pepper" must be a string of at least 16',
+    )
+    const apimw = createApimw({ pepper: 'a-long-server-side-pepper' })
+    expect(apimw.options).not.toHaveProperty('pepper')
+    expect(JSON.stringify(apimw.options)).not.toContain('a-long-server-side-pepper')
+    expect(Object.isFrozen(apimw.options)).toBe(true)
+  })
+})

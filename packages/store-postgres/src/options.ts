@@ -30,6 +30,25 @@ export interface PostgresStoreOptions {
    * every event. Default `null`.
    */
   maxAuditEvents?: number | null
+  /**
+   * Milliseconds a store call (waiting for a pooled connection, the migration on first use, the
+   * statements) may take before it fails, so that a request answers 503 instead of hanging. A
+   * transaction that timed out rolls back at its next statement. Default `5000`.
+   */
+  queryTimeoutMs?: number
+  /**
+   * Push changes (revocations, key and signing-key changes) to every instance on the same schema
+   * with `LISTEN`/`NOTIFY`, on one connection checked out of the pool while an instance listens.
+   * `false`: no such connection; instances then see changes within their `cacheTtl`. Default `true`.
+   */
+  changes?: boolean
+  /**
+   * Called with errors that no caller awaits: the change feed's connection (lost, refused, a
+   * malformed payload) and idle pooled connections that die (when the pool has no `error` listener
+   * of its own, the store adds one, since an `error` event without one would end the process).
+   * Default: ignored.
+   */
+  onError?: (error: unknown) => void
 }
 
 export interface ResolvedPostgresStoreOptions {
@@ -40,6 +59,9 @@ export interface ResolvedPostgresStoreOptions {
   touchBatchSize: number
   pruneEvery: number
   maxAuditEvents: number | null
+  queryTimeoutMs: number
+  changes: boolean
+  onError: (error: unknown) => void
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
@@ -67,7 +89,7 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedPostgresS
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('createPostgresStore: options must be an object')
   }
-  const { pool, migrate = true, maxAuditEvents = null } = options
+  const { pool, migrate = true, maxAuditEvents = null, changes = true, onError = ignore } = options
   if (
     typeof pool !== 'object' ||
     pool === null ||
@@ -79,6 +101,12 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedPostgresS
   if (typeof migrate !== 'boolean') {
     throw new TypeError('createPostgresStore: "migrate" must be a boolean')
   }
+  if (typeof changes !== 'boolean') {
+    throw new TypeError('createPostgresStore: "changes" must be a boolean')
+  }
+  if (typeof onError !== 'function') {
+    throw new TypeError('createPostgresStore: "onError" must be a function')
+  }
   return {
     pool,
     schema: assertSchemaName(options.schema ?? 'apimw'),
@@ -88,5 +116,10 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedPostgresS
     pruneEvery: integer('pruneEvery', options.pruneEvery, 1000, 0),
     maxAuditEvents:
       maxAuditEvents === null ? null : integer('maxAuditEvents', maxAuditEvents, 0, 1),
+    queryTimeoutMs: integer('queryTimeoutMs', options.queryTimeoutMs, 5000, 1),
+    changes,
+    onError,
   }
 }
+
+const ignore = (): void => {}

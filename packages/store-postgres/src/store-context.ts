@@ -3,6 +3,7 @@ import type { ResolvedPostgresStoreOptions } from './options.js'
 import type { PgPoolClient, PgQueryResult } from './pg-types.js'
 import type { Tables } from './sql.js'
 import { tables } from './sql.js'
+import { withDeadline } from './timeout.js'
 import { withTransaction } from './transaction.js'
 
 /** What every table's store shares: the pool, the table names, the lazy migration, background work. */
@@ -21,7 +22,12 @@ export interface StoreContext {
 }
 
 export function createStoreContext(options: ResolvedPostgresStoreOptions): StoreContext {
-  const { pool } = options
+  const { pool, queryTimeoutMs } = options
+  // pg emits `error` on the pool when an idle connection dies (a restart, pg_terminate_backend);
+  // an EventEmitter `error` with no listener ends the process. The pool's own listener wins.
+  if (typeof pool.on === 'function' && (pool.listenerCount?.('error') ?? 0) === 0) {
+    pool.on('error', options.onError)
+  }
   let migrated: Promise<unknown> | undefined
   const ready = (): Promise<unknown> => {
     if (!options.migrate) return Promise.resolve()
@@ -36,13 +42,18 @@ export function createStoreContext(options: ResolvedPostgresStoreOptions): Store
   return {
     t: tables(options.schema),
     options,
-    async query<Row extends object>(text: string, values?: unknown[]) {
-      await ready()
-      return pool.query<Row>(text, values)
+    query<Row extends object>(text: string, values?: unknown[]) {
+      return withDeadline(queryTimeoutMs, async () => {
+        await ready()
+        return pool.query<Row>(text, values)
+      })
     },
-    async transaction(work) {
-      await ready()
-      return withTransaction(pool, work)
+    transaction(work) {
+      return withDeadline(queryTimeoutMs, async (signal) => {
+        await ready()
+        signal.throwIfAborted()
+        return withTransaction(pool, work, signal)
+      })
     },
     periodically(prune) {
       let calls = 0

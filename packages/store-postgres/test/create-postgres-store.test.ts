@@ -22,6 +22,13 @@ describe('createPostgresStore options', () => {
     expect(() => createPostgresStore({ pool, touchBatchSize: 0 })).toThrow(/"touchBatchSize"/)
     expect(() => createPostgresStore({ pool, pruneEvery: 1.5 })).toThrow(/"pruneEvery"/)
     expect(() => createPostgresStore({ pool, maxAuditEvents: 0 })).toThrow(/"maxAuditEvents"/)
+    expect(() => createPostgresStore({ pool, queryTimeoutMs: 0 })).toThrow(/"queryTimeoutMs"/)
+    expect(() => createPostgresStore({ pool, changes: 1 as unknown as boolean })).toThrow(
+      /"changes"/,
+    )
+    expect(() => createPostgresStore({ pool, onError: 'x' as unknown as () => void })).toThrow(
+      /"onError"/,
+    )
   })
 })
 

@@ -1,2 +1,5 @@
+export type { RedisStore } from './create-redis-store.js'
 export { createRedisStore } from './create-redis-store.js'
-export type { RedisClient, RedisStoreOptions } from './options.js'
+export type { RedisUnavailableReason } from './guarded-client.js'
+export { RedisUnavailableError } from './guarded-client.js'
+export type { RedisClient, RedisStoreOptions, RedisSubscriber } from './options.js'

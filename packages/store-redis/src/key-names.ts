@@ -29,6 +29,8 @@ export interface KeyNames {
   auditLog: string
   /** The capped list of the audit events of one API key, newest first. */
   auditLogOfKey(keyId: string): string
+  /** The pub/sub channel of the change feed (a channel, not a key). */
+  changeChannel: string
 }
 
 export function keyNames(prefix: string): KeyNames {
@@ -46,5 +48,6 @@ export function keyNames(prefix: string): KeyNames {
     counter: (name) => `${prefix}counter:${name}`,
     auditLog: `${prefix}audit`,
     auditLogOfKey: (keyId) => `${prefix}audit-key:${keyId}`,
+    changeChannel: `${prefix}changes`,
   }
 }

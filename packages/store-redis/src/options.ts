@@ -1,11 +1,28 @@
 /**
  * The part of an ioredis client (`Redis` or `Cluster`, 5.x or 6.x) that the store uses: every
- * command goes through `call()`, and every multi-key step is one Lua script.
+ * command goes through `call()`, and every multi-key step is one Lua script. The other members are
+ * optional, so a minimal object with `call()` also works (without the connection checks and the
+ * change feed).
  */
 export interface RedisClient {
   call(command: string, ...args: (string | number)[]): Promise<unknown>
   /** Read only to refuse a client-level `keyPrefix`, which would not reach keys named in scripts. */
   readonly options?: { readonly keyPrefix?: unknown }
+  /** ioredis connection state (`wait`, `connecting`, `connect`, `ready`, `close`, `reconnecting`, `end`). */
+  readonly status?: string
+  /** A new connection with the same options: the change feed subscribes on one (pub/sub needs its own). */
+  duplicate?(): RedisSubscriber
+  once?(event: 'ready' | 'close' | 'end', listener: () => void): unknown
+  removeListener?(event: 'ready' | 'close' | 'end', listener: () => void): unknown
+}
+
+/** The connection the change feed subscribes on: opened by the store with `duplicate()`, and closed by it. */
+export interface RedisSubscriber {
+  readonly status?: string
+  connect?(): Promise<unknown>
+  subscribe(channel: string): Promise<unknown>
+  on(event: string, listener: (...args: unknown[]) => void): unknown
+  disconnect(): void
 }
 
 export interface RedisStoreOptions {
@@ -29,6 +46,25 @@ export interface RedisStoreOptions {
    * attempts do not pile up. Default 2 592 000 (30 days).
    */
   auditKeyTtlSeconds?: number
+  /**
+   * Milliseconds a command may take before the store gives up on it (the request then answers
+   * 503). While the client is reconnecting after a lost connection, commands fail at once instead
+   * of waiting in ioredis's offline queue. Default 2000.
+   */
+  commandTimeoutMs?: number
+  /**
+   * Push changes (revocations, key and signing-key changes) to every instance on the same prefix
+   * through Redis pub/sub, on a second connection opened with `client.duplicate()` when the first
+   * instance subscribes. `false`: no second connection; instances then see changes within their
+   * `cacheTtl`. Default `true`.
+   */
+  changes?: boolean
+  /**
+   * Called with errors of the change feed's own connection (lost, refused, a malformed message).
+   * They never reach a request: while the feed is down, instances fall back to the `cacheTtl`
+   * bound. Default: ignored.
+   */
+  onError?: (error: unknown) => void
 }
 
 /** Options after validation, with defaults applied. */
@@ -38,6 +74,9 @@ export interface ResolvedRedisStoreOptions {
   maxAuditEvents: number
   maxAuditEventsPerKey: number
   auditKeyTtlSeconds: number
+  commandTimeoutMs: number
+  changes: boolean
+  onError: (error: unknown) => void
 }
 
 function positiveInteger(name: string, value: unknown, fallback: number): number {
@@ -53,7 +92,7 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedRedisStoreOp
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('createRedisStore: options must be an object')
   }
-  const { client, keyPrefix = 'apimw:' } = options
+  const { client, keyPrefix = 'apimw:', changes = true, onError = ignore } = options
   if (typeof client !== 'object' || client === null || typeof client.call !== 'function') {
     throw new TypeError('createRedisStore: "client" must be an ioredis client')
   }
@@ -64,6 +103,12 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedRedisStoreOp
   }
   if (typeof keyPrefix !== 'string' || keyPrefix.length === 0) {
     throw new TypeError('createRedisStore: "keyPrefix" must be a non-empty string')
+  }
+  if (typeof changes !== 'boolean') {
+    throw new TypeError('createRedisStore: "changes" must be a boolean')
+  }
+  if (typeof onError !== 'function') {
+    throw new TypeError('createRedisStore: "onError" must be a function')
   }
   return {
     client,
@@ -79,5 +124,10 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedRedisStoreOp
       options.auditKeyTtlSeconds,
       2_592_000,
     ),
+    commandTimeoutMs: positiveInteger('commandTimeoutMs', options.commandTimeoutMs, 2_000),
+    changes,
+    onError,
   }
 }
+
+const ignore = (): void => {}

@@ -18,6 +18,13 @@ describe('createRedisStore options', () => {
     expect(() => createRedisStore({ client, auditKeyTtlSeconds: 1.5 })).toThrow(
       /"auditKeyTtlSeconds"/,
     )
+    expect(() => createRedisStore({ client, commandTimeoutMs: 0 })).toThrow(/"commandTimeoutMs"/)
+    expect(() => createRedisStore({ client, changes: 'yes' as unknown as boolean })).toThrow(
+      /"changes"/,
+    )
+    expect(() => createRedisStore({ client, onError: 1 as unknown as () => void })).toThrow(
+      /"onError"/,
+    )
   })
 
   it('refuses a client with its own keyPrefix, which scripts would not honour', async () => {

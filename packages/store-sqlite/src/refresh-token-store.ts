@@ -34,6 +34,9 @@ function toRecord(row: RefreshTokenRow): RefreshTokenRecord {
   }
 }
 
+/** Families created between two sweeps of expired ones. */
+const PRUNE_EVERY = 1000
+
 /**
  * Refresh tokens in two tables: `refresh_families` holds what a family shares (key, scopes,
  * environment, absolute expiry, revocation) and `refresh_tokens` one row per token of it, so a
@@ -82,6 +85,20 @@ export function createRefreshTokenStore(db: Database): RefreshTokenStore {
     'UPDATE refresh_families SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL',
   )
 
+  // Expired families prove nothing any more (an expired token is refused anyway): drop them now and
+  // then, so that issuing tokens does not grow the file for ever.
+  const pruneTokens = prepare<[number]>(
+    db,
+    `DELETE FROM refresh_tokens WHERE family_id IN
+       (SELECT family_id FROM refresh_families WHERE expires_at <= ?)`,
+  )
+  const pruneFamilies = prepare<[number]>(db, 'DELETE FROM refresh_families WHERE expires_at <= ?')
+  const prune = db.transaction((now: number) => {
+    pruneTokens.run(now)
+    pruneFamilies.run(now)
+  })
+  let createsSincePrune = 0
+
   const find = (hash: string): RefreshTokenRecord | undefined => {
     const row = select.get(hash)
     return row && toRecord(row)
@@ -120,6 +137,10 @@ export function createRefreshTokenStore(db: Database): RefreshTokenStore {
   return {
     async create(record) {
       create.immediate(record)
+      if (++createsSincePrune >= PRUNE_EVERY) {
+        createsSincePrune = 0
+        prune.immediate(record.issuedAt)
+      }
     },
     async find(hash) {
       return find(hash)

@@ -637,14 +637,46 @@ export function errorCases(h: AdapterHarness): void {
       }
       expect((await tokenWith(f, cred, from(50))).status).toBe(200)
       expect((await tokenWith(f, wrongSecret(cred), from(4))).status).toBe(401)
-      // 30 failures: now the key is limited from every address, the owner's included.
+      // 30 failures: now the key is limited from every address that has not authenticated lately;
+      // the owner's address, which has (198.51.100.50), keeps working.
       const limited = await tokenWith(f, cred, from(51))
       expect(limited.status).toBe(429)
       expect(contractHeaders(limited)).toEqual({ ...JSON_NO_STORE, 'retry-after': '900' })
       expect(limited.body).toEqual(TOO_MANY)
+      expect((await tokenWith(f, cred, from(50))).status).toBe(200)
       expect((await tokenWith(f, other, from(1))).status).toBe(200)
       f.clock.advance(900)
       expect((await tokenWith(f, cred, from(51))).status).toBe(200)
+    })
+
+    it('counts an IPv6 client per /64, so guesses spread over one network hit the pair limit', async () => {
+      const f = createFixture(h.listener, { trustProxy: 'loopback' })
+      const cred = await f.createKey()
+      for (let n = 1; n <= 10; n++) {
+        const ip = { 'x-forwarded-for': `2001:db8:1:2::${n.toString(16)}` }
+        expect((await tokenWith(f, wrongSecret(cred), ip)).status).toBe(401)
+      }
+      const sameNetwork = await tokenWith(f, cred, { 'x-forwarded-for': '2001:db8:1:2:ffff::1' })
+      expect(sameNetwork.status).toBe(429)
+      const otherNetwork = await tokenWith(f, cred, { 'x-forwarded-for': '2001:db8:1:3::1' })
+      expect(otherNetwork.status).toBe(200)
+    })
+
+    it('never locks out an address that authenticated within the window, past the per-key limit', async () => {
+      const f = createFixture(h.listener, {
+        trustProxy: 'loopback',
+        rateLimit: { maxFailuresPerKey: 20 },
+      })
+      const cred = await f.createKey()
+      const owner = { 'x-forwarded-for': '203.0.113.7' }
+      expect((await tokenWith(f, cred, owner)).status).toBe(200)
+      for (let n = 1; n <= 20; n++) {
+        await tokenWith(f, wrongSecret(cred), {
+          'x-forwarded-for': `2001:db8:${n.toString(16)}::1`,
+        })
+      }
+      expect((await tokenWith(f, cred, { 'x-forwarded-for': '198.51.100.1' })).status).toBe(429)
+      expect((await tokenWith(f, cred, owner)).status).toBe(200)
     })
 
     it('does not lock the owner out by default when guessers fail from many addresses', async () => {

@@ -358,6 +358,20 @@ export function refreshCases(h: AdapterHarness): void {
       expect(full.body.scope).toBe('orders:read orders:write')
     })
 
+    it('binds a refresh family to the scopes granted, never widening a narrowed grant', async () => {
+      const f = createFixture(h.listener)
+      const cred = await f.createKey()
+      const narrowed = await f.token(cred, 'orders:read')
+      expect(narrowed.scope).toBe('orders:read')
+      const refreshed = await refreshRoute(f, refreshTokenOf(narrowed))
+      expect(refreshed.status).toBe(200)
+      expect(refreshed.body.scope).toBe('orders:read')
+      expect(decodeJwt(refreshed.body.access_token).scope).toBe('orders:read')
+      const wider = await refreshRoute(f, refreshed.body.refresh_token, { scope: 'orders:write' })
+      expect(wider.status).toBe(400)
+      expect(wider.body.error).toBe('invalid_scope')
+    })
+
     it('answers invalid_scope to a refresh asking beyond the family scopes, without using the token', async () => {
       const f = createFixture(h.listener)
       const cred = await f.createKey({ scopes: ['orders:read'] })

@@ -9,7 +9,12 @@ export interface AuditLog {
   emit(event: AuditInput): Promise<void>
   /** Counts an allowed request; counts are written as `request.allowed` events every flush interval. */
   countUsage(keyId: string): void
-  /** Writes the pending usage counts now. */
+  /**
+   * Counts a guarded request that carried no credential at all (401 `unauthorized`): written as one
+   * `request.denied` event with a count per flush interval, so anonymous traffic cannot flood the log.
+   */
+  countAnonymousDenial(ip: string | undefined): void
+  /** Writes the pending counts now. */
   flushUsage(): Promise<void>
 }
 
@@ -22,6 +27,7 @@ export function createAuditLog(options: {
 }): AuditLog {
   const { sinks, clock, onError, keys, usageFlushInterval } = options
   let usage = new Map<string, number>()
+  let anonymous = { count: 0, ips: new Set<string>() }
   let lastFlush = seconds(clock)
 
   async function emit(event: AuditInput): Promise<void> {
@@ -39,8 +45,17 @@ export function createAuditLog(options: {
 
   async function flushUsage(): Promise<void> {
     const counts = usage
+    const denied = anonymous
     usage = new Map()
+    anonymous = { count: 0, ips: new Set() }
     lastFlush = seconds(clock)
+    if (denied.count > 0) {
+      await emit({
+        type: 'request.denied',
+        reason: 'token_missing',
+        details: { count: denied.count, ips: [...denied.ips] },
+      })
+    }
     await Promise.all(
       [...counts].map(async ([keyId, count]) => {
         await emit({ type: 'request.allowed', keyId, details: { count } })
@@ -53,12 +68,22 @@ export function createAuditLog(options: {
     )
   }
 
+  function flushWhenDue(): void {
+    if (seconds(clock) - lastFlush >= usageFlushInterval) void flushUsage()
+  }
+
   return {
     emit,
     flushUsage,
     countUsage(keyId) {
       usage.set(keyId, (usage.get(keyId) ?? 0) + 1)
-      if (seconds(clock) - lastFlush >= usageFlushInterval) void flushUsage()
+      flushWhenDue()
+    },
+    countAnonymousDenial(ip) {
+      anonymous.count++
+      // A sample of addresses, bounded: enough to see who, never a way to grow memory.
+      if (ip !== undefined && anonymous.ips.size < 20) anonymous.ips.add(ip)
+      flushWhenDue()
     },
   }
 }

@@ -1,4 +1,3 @@
-import { decodeProtectedHeader } from 'jose'
 import type { FailureReason } from '../errors.js'
 import {
   AccessDeniedError,
@@ -22,7 +21,8 @@ export interface AuthContext {
   subject: string
   scopes: string[]
   environment: Environment
-  claims: AccessTokenClaims
+  /** The verified token claims, frozen. */
+  claims: Readonly<AccessTokenClaims>
   /** The raw access token, for calls onward. */
   token: string
 }
@@ -43,7 +43,7 @@ export async function authenticateBearer(
   input: { authorization: string | undefined; target: string; ip: string | undefined },
   need: BearerRequirements,
 ): Promise<AuthContext> {
-  if (/[?&]access_token=/.test(input.target)) {
+  if (new URLSearchParams(input.target.split('?')[1] ?? '').has('access_token')) {
     throw new InvalidRequestError(
       'send the access token in the Authorization header, not the query',
       {
@@ -80,7 +80,11 @@ export async function authenticateBearer(
   return { keyId: claims.sub, subject: claims.sub, scopes, environment: claims.env, claims, token }
 }
 
-async function verifiedClaims(s: Services, token: string, now: number): Promise<AccessTokenClaims> {
+async function verifiedClaims(
+  s: Services,
+  token: string,
+  now: number,
+): Promise<Readonly<AccessTokenClaims>> {
   const cached = s.verified.get(token)
   if (cached) {
     if (cached.claims.exp + s.options.clockTolerance <= now) {
@@ -91,10 +95,9 @@ async function verifiedClaims(s: Services, token: string, now: number): Promise<
     if (await s.ring.verifier(cached.kid)) return cached.claims
     s.verified.delete(token)
   }
-  const claims = await verifyAccessToken(s.tokens, token)
-  const { kid } = decodeProtectedHeader(token)
-  if (kid !== undefined) s.verified.set(token, { claims, kid })
-  return claims
+  const verified = await verifyAccessToken(s.tokens, token)
+  s.verified.set(token, verified)
+  return verified.claims
 }
 
 function isRevoked(s: Services, jti: string, now: number): Promise<boolean> {

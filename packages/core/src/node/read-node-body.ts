@@ -1,5 +1,6 @@
 /// <reference types="node" />
 import type { IncomingMessage } from 'node:http'
+import { InvalidRequestError } from '../errors.js'
 import type { WireBody } from '../wire/types.js'
 
 /**
@@ -16,10 +17,17 @@ export async function readNodeBody(
   if (declared > limit) return { raw: new Uint8Array(limit + 1) }
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    chunks.push(chunk)
-    size += chunk.length
-    if (size > limit) break
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      chunks.push(chunk)
+      size += chunk.length
+      if (size > limit) break
+    }
+  } catch {
+    // The client went away mid-upload: its fault, not a store failure.
+    throw new InvalidRequestError('the request body could not be read', {
+      reason: 'malformed_request',
+    })
   }
   return { raw: new Uint8Array(Buffer.concat(chunks).subarray(0, limit + 1)) }
 }

@@ -80,7 +80,7 @@ export async function authenticateClient(
     })
   }
   s.keyCache.set(keyId, record)
-  await s.limiter.recordSuccess(keyId, ip)
+  await s.limiter.recordSuccess(keyId, ip, now)
   return record
 }
 

@@ -2,6 +2,7 @@ import { InvalidGrantError, InvalidRequestError, isApimwError } from '../errors.
 import { hashRefreshToken, looksLikeRefreshToken } from '../refresh/refresh-token.js'
 import type { Services } from '../services.js'
 import type { ApiKeyRecord } from '../stores/types.js'
+import type { AccessTokenClaims } from '../tokens/access-token.js'
 import { verifyAccessToken } from '../tokens/access-token.js'
 import type { ClientAddress } from '../wire/client-address.js'
 import type { Parameters } from '../wire/parse-parameters.js'
@@ -65,16 +66,20 @@ export async function revokeAccess(
   token: string,
   owner: ApiKeyRecord | undefined,
 ): Promise<Revoked> {
-  let claims: Awaited<ReturnType<typeof verifyAccessToken>>
+  let claims: Readonly<AccessTokenClaims>
   try {
-    claims = await verifyAccessToken(s.tokens, token)
+    ;({ claims } = await verifyAccessToken(s.tokens, token))
   } catch (error) {
     // Not a token we can verify: ignored (RFC 7009). A store failure is not: it answers 503.
     if (isApimwError(error)) return undefined
     throw error
   }
   if (owner && owner.key !== claims.sub) throw otherKey('token_other_key', owner.key)
-  await s.options.store.revocations.revoke(claims.jti, claims.exp + s.options.clockTolerance)
+  await s.options.store.revocations.revoke(
+    claims.jti,
+    claims.exp + s.options.clockTolerance,
+    s.now(),
+  )
   s.revokedCache.set(claims.jti, true)
   s.verified.delete(token)
   await s.publish({ kind: 'access_token', jti: claims.jti })

@@ -98,13 +98,14 @@ async function refresh(
   const rotation = await rotate()
   if (rotation.outcome === 'reused') throw await reused()
   if (rotation.outcome === 'invalid') throw grantError('refresh_revoked', found.keyId)
-  return issueTokens(s, request, { ...record, scopes: rotation.next.scopes }, scopes, nextToken)
+  return issueTokens(s, request, record, scopes, nextToken)
 }
 
 async function issueTokens(
   s: Services,
   request: TokenRequest,
-  record: Pick<ApiKeyRecord, 'key' | 'environment' | 'scopes'>,
+  record: Pick<ApiKeyRecord, 'key' | 'environment'>,
+  /** The scopes granted now; a new refresh family is bound to exactly these (RFC 6749 §6). */
   scopes: readonly string[],
   rotatedRefreshToken: string | undefined,
 ): Promise<WireResponse> {
@@ -122,7 +123,7 @@ async function issueTokens(
       hash: await hashRefreshToken(refreshToken),
       familyId: newFamilyId(),
       keyId: record.key,
-      scopes: [...record.scopes],
+      scopes: [...scopes],
       environment: record.environment,
       issuedAt: now,
       expiresAt: now + s.options.refreshTokenTtl,

@@ -19,7 +19,7 @@ import type {
 export interface MemoryStoreOptions {
   /** Most counters (rate-limit windows) kept; the least recently used go first. Default 100 000. */
   maxCounters?: number
-  /** Most revoked `jti`s kept. Default 100 000. */
+  /** Most live revoked `jti`s kept; past it, revocations fail (503) rather than evict one. Default 100 000. */
   maxRevocations?: number
   /** Most audit events kept. Default 10 000. */
   maxAuditEvents?: number
@@ -121,7 +121,19 @@ function memorySigningKeys(): SigningKeyStore {
 
 function memoryRefreshTokens(): RefreshTokenStore {
   const tokens = new Map<string, Omit<RefreshTokenRecord, 'familyRevokedAt'>>()
-  const families = new Map<string, { keyId: string; revokedAt: number | null }>()
+  const families = new Map<
+    string,
+    { keyId: string; revokedAt: number | null; expiresAt: number; hashes: string[] }
+  >()
+  // Expired families prove nothing any more: sweep them now and then so issuing never grows for ever.
+  let createsSincePrune = 0
+  const prune = (now: number) => {
+    for (const [familyId, family] of families) {
+      if (family.expiresAt > now) continue
+      for (const hash of family.hashes) tokens.delete(hash)
+      families.delete(familyId)
+    }
+  }
   const view = (hash: string): RefreshTokenRecord | undefined => {
     const token = tokens.get(hash)
     const family = token && families.get(token.familyId)
@@ -133,7 +145,16 @@ function memoryRefreshTokens(): RefreshTokenStore {
       if (tokens.has(record.hash) || families.has(record.familyId)) {
         throw new Error('refresh token or family exists')
       }
-      families.set(record.familyId, { keyId: record.keyId, revokedAt: familyRevokedAt })
+      if (++createsSincePrune >= 1000) {
+        createsSincePrune = 0
+        prune(record.issuedAt)
+      }
+      families.set(record.familyId, {
+        keyId: record.keyId,
+        revokedAt: familyRevokedAt,
+        expiresAt: record.expiresAt,
+        hashes: [record.hash],
+      })
       tokens.set(record.hash, copy(token))
     },
     async find(hash) {
@@ -151,6 +172,7 @@ function memoryRefreshTokens(): RefreshTokenStore {
       }
       token.usedAt = now
       tokens.set(nextHash, { ...copy(token), hash: nextHash, issuedAt: now, usedAt: null })
+      family.hashes.push(nextHash)
       return { outcome: 'rotated', previous: view(hash)!, next: view(nextHash)! }
     },
     async revokeFamily(familyId, at) {
@@ -166,9 +188,14 @@ function memoryRefreshTokens(): RefreshTokenStore {
 }
 
 function memoryRevocations(max: number): RevocationStore {
-  const revoked = new LRUCache<string, number>({ max })
+  // A Map, not an LRU: evicting a live revocation would make a revoked token valid again.
+  const revoked = new Map<string, number>()
   return {
-    async revoke(jti, expiresAt) {
+    async revoke(jti, expiresAt, now = Number.NEGATIVE_INFINITY) {
+      if (!revoked.has(jti) && revoked.size >= max) {
+        for (const [entry, until] of revoked) if (until <= now) revoked.delete(entry)
+        if (revoked.size >= max) throw new Error('the memory revocation store is full')
+      }
       revoked.set(jti, Math.max(expiresAt, revoked.get(jti) ?? 0))
     },
     async isRevoked(jti, now) {

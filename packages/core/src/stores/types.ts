@@ -143,8 +143,12 @@ export interface RefreshTokenStore {
 
 /** Revoked access tokens, by `jti`, kept until the token would have expired anyway. */
 export interface RevocationStore {
-  /** Marks `jti` revoked; the entry may be dropped after `expiresAt`. Idempotent: a repeat keeps the later expiry. */
-  revoke(jti: string, expiresAt: number): Promise<void>
+  /**
+   * Marks `jti` revoked; the entry may be dropped after `expiresAt`, never before. Idempotent: a
+   * repeat keeps the later expiry. `now` (the caller's time) lets a bounded store drop expired
+   * entries; a store that cannot keep a live revocation must reject, never evict it.
+   */
+  revoke(jti: string, expiresAt: number, now?: number): Promise<void>
   isRevoked(jti: string, now: number): Promise<boolean>
 }
 

@@ -57,6 +57,12 @@ export async function issueAccessToken(
   return { token, claims }
 }
 
+/** A token whose signature and claims verified: its frozen claims and the `kid` that signed it. */
+export interface VerifiedAccessToken {
+  claims: Readonly<AccessTokenClaims>
+  kid: string
+}
+
 const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const
 
 /**
@@ -67,8 +73,9 @@ const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const
 export async function verifyAccessToken(
   settings: AccessTokenSettings,
   token: string,
-): Promise<AccessTokenClaims> {
+): Promise<VerifiedAccessToken> {
   let payload: JWTPayload
+  let kid = ''
   // A store failure while loading the signing keys is not a bad token: it must surface (503).
   let storeFailure: { error: unknown } | undefined
   try {
@@ -80,6 +87,7 @@ export async function verifyAccessToken(
             throw invalid('the token header carries a key reference', 'token_invalid')
         }
         if (typeof header.kid !== 'string') throw invalid('the token has no kid', 'kid_unknown')
+        kid = header.kid
         const entry = await settings.ring.verifier(header.kid).catch((error: unknown) => {
           storeFailure = { error }
           throw error
@@ -113,7 +121,9 @@ export async function verifyAccessToken(
   ) {
     throw invalid('the access token is invalid', 'token_invalid')
   }
-  return payload as AccessTokenClaims
+  // Frozen: the same claims object is shared by every request that presents this token.
+  if (Array.isArray(payload.aud)) Object.freeze(payload.aud)
+  return { claims: Object.freeze(payload as AccessTokenClaims), kid }
 }
 
 const invalid = (description: string, reason: 'token_invalid' | 'token_expired' | 'kid_unknown') =>

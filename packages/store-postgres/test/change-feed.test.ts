@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto'
+import type { ApimwStore, StoreChange } from '@apimw/core'
+import pg from 'pg'
+import { describe, expect, it } from 'vitest'
+import { changeChannel, createPostgresStore } from '../src/index.js'
+import { DATABASE_URL, usePostgres } from './pg-fixture.js'
+
+/** Publishes probes from `from` until `to` hears one: its LISTEN is then in place. */
+async function listening(to: ApimwStore, from: ApimwStore): Promise<void> {
+  const heard = new Set<string>()
+  const stop = to.changes?.subscribe((change) => {
+    if (change.kind === 'key') heard.add(change.keyId)
+  })
+  try {
+    for (let attempt = 0; attempt < 300; attempt++) {
+      const probe = `probe-${attempt}`
+      await from.changes?.publish({ kind: 'key', keyId: probe }).catch(() => undefined)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      if (heard.has(probe)) return
+    }
+    throw new Error('never listening')
+  } finally {
+    stop?.()
+  }
+}
+
+/** The next `count` changes (probes aside) delivered to a new listener on `store`. */
+function next(store: ApimwStore, count = 1): { changes: Promise<StoreChange[]>; stop(): void } {
+  const got: StoreChange[] = []
+  let stop = () => {}
+  const changes = new Promise<StoreChange[]>((resolve) => {
+    stop =
+      store.changes?.subscribe((change) => {
+        if (change.kind === 'key' && change.keyId.startsWith('probe-')) return
+        got.push(change)
+        if (got.length === count) resolve(got)
+      }) ?? stop
+  })
+  return { changes, stop: () => stop() }
+}
+
+/** Sessions of this schema's channel that are listening now (pg_stat_activity). */
+async function listeners(pool: pg.Pool, channel: string): Promise<number[]> {
+  const { rows } = await pool.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE query = $1 AND pid <> pg_backend_pid()`,
+    [`LISTEN "${channel}"`],
+  )
+  return rows.map((row) => row.pid)
+}
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error(`${what}: not within 4 s`)
+}
+
+describe('changeChannel', () => {
+  it('is <schema>_changes, and stays within 63 bytes (one per schema) for long names', () => {
+    expect(changeChannel('apimw')).toBe('apimw_changes')
+    const long = 'a'.repeat(63)
+    const longer = `${'a'.repeat(62)}b`
+    expect(changeChannel(long)).toHaveLength(63)
+    expect(changeChannel(long)).toMatch(/^a{46}_[0-9a-f]{8}_changes$/)
+    expect(changeChannel(longer)).not.toBe(changeChannel(long))
+  })
+})
+
+describe('change feed (LISTEN/NOTIFY)', () => {
+  const postgres = usePostgres()
+
+  it('delivers what one store publishes to every store on the schema, and to no other schema', async () => {
+    const { stores, pools } = postgres()
+    const otherSchema = `apimw_test_${randomBytes(6).toString('hex')}`
+    const other = createPostgresStore({ pool: pools[1], schema: otherSchema })
+    const heardByOther: StoreChange[] = []
+    const stopOther = other.changes?.subscribe((change) => heardByOther.push(change))
+    const onA = next(stores[0], 3)
+    try {
+      await listening(stores[0], stores[1])
+      await listening(other, other)
+      await stores[1].changes?.publish({ kind: 'key', keyId: 'apimw_test_k' })
+      await stores[1].changes?.publish({ kind: 'access_token', jti: 'j1' })
+      await stores[1].changes?.publish({ kind: 'signing_keys' })
+      expect(await onA.changes).toEqual([
+        { kind: 'key', keyId: 'apimw_test_k' },
+        { kind: 'access_token', jti: 'j1' },
+        { kind: 'signing_keys' },
+      ])
+      expect(
+        heardByOther.filter((c) => !(c.kind === 'key' && c.keyId.startsWith('probe-'))),
+      ).toEqual([])
+    } finally {
+      onA.stop()
+      stopOther?.()
+      await other.close()
+      await pools[1].query(`DROP SCHEMA IF EXISTS "${otherSchema}" CASCADE`)
+    }
+  })
+
+  it('holds one pooled connection while someone listens, and closes it after the last one leaves', async () => {
+    const { stores, pools, schema } = postgres()
+    const channel = changeChannel(schema)
+    const pool = pools[0]
+    expect(await listeners(pool, channel)).toEqual([])
+    const stopFirst = stores[0].changes?.subscribe(() => {})
+    const stopSecond = stores[0].changes?.subscribe(() => {})
+    await listening(stores[0], stores[1])
+    expect(await listeners(pool, channel)).toHaveLength(1)
+    stopFirst?.()
+    expect(await listeners(pool, channel)).toHaveLength(1)
+    stopSecond?.()
+    // Closed, not returned to the pool (where it would go on listening).
+    await until(
+      async () => (await listeners(pool, channel)).length === 0,
+      'LISTEN connection closed',
+    )
+    expect(pool.totalCount - pool.idleCount).toBe(0)
+  })
+
+  it('listens again after the server ends its connection (pg_terminate_backend)', async () => {
+    const { pools, schema, open } = postgres()
+    const errors: unknown[] = []
+    const store = open({ onError: (e) => errors.push(e) }, 0)
+    const publisher = open({}, 1)
+    const stop = store.changes?.subscribe(() => {})
+    try {
+      await listening(store, publisher)
+      const [pid] = await listeners(pools[1], changeChannel(schema))
+      await pools[1].query('SELECT pg_terminate_backend($1)', [pid])
+      await until(async () => errors.length > 0, 'the lost connection reported')
+      await listening(store, publisher)
+      const pids = await listeners(pools[1], changeChannel(schema))
+      expect(pids).toHaveLength(1)
+      expect(pids[0]).not.toBe(pid)
+    } finally {
+      stop?.()
+    }
+  })
+
+  it('reports a malformed payload to onError, ignores it and keeps delivering', async () => {
+    const { pools, schema, open } = postgres()
+    const errors: unknown[] = []
+    const store = open({ onError: (e) => errors.push(e) }, 0)
+    const got = next(store)
+    try {
+      await listening(store, store)
+      await pools[1].query('SELECT pg_notify($1, $2)', [changeChannel(schema), '{"kind":1}'])
+      await pools[1].query('SELECT pg_notify($1, $2)', [changeChannel(schema), 'not json'])
+      await store.changes?.publish({ kind: 'signing_keys' })
+      expect(await got.changes).toEqual([{ kind: 'signing_keys' }])
+      expect(
+        errors.map((e) => (e as Error).message).filter((m) => m.includes('malformed')),
+      ).toHaveLength(2)
+    } finally {
+      got.stop()
+    }
+  })
+
+  it('lets pool.end() finish after close(), even with listeners left', async () => {
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 })
+    const schema = `apimw_test_${randomBytes(6).toString('hex')}`
+    const store = createPostgresStore({ pool, schema })
+    store.changes?.subscribe(() => {})
+    await listening(store, store)
+    await store.close()
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+    await pool.end()
+    expect(pool.totalCount).toBe(0)
+  })
+
+  it('has no feed with changes: false', () => {
+    const { open } = postgres()
+    expect(open({ changes: false }).changes).toBeUndefined()
+  })
+})
