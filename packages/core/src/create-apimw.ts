@@ -201,7 +201,8 @@ async function failure(
 }
 
 async function parameters(req: WireRequest) {
-  return parseParameters(await req.body(BODY_LIMIT), req.header('content-type'))
+  const body = await req.body(BODY_LIMIT)
+  return parseParameters(body, req.header('content-type'), req.header('content-length'))
 }
 
 function tokenRequest(req: WireRequest, params: Record<string, string>, client: ClientAddress) {

@@ -1,3 +1,4 @@
+export { mountedApimw, toApimw } from './adapter-support.js'
 export type { EnvConfig } from './config-from-env.js'
 export { configFromEnv } from './config-from-env.js'
 export type { Apimw, AuthenticateResult, PublicOptions } from './create-apimw.js'

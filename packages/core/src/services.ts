@@ -3,14 +3,13 @@ import type { AuditLog } from './audit/audit-log.js'
 import { createAuditLog } from './audit/audit-log.js'
 import type { SecretHasher } from './credentials/secret-hasher.js'
 import { createSecretHasher } from './credentials/secret-hasher.js'
-import type { FailureReason } from './errors.js'
 import { seconds } from './internal/clock.js'
 import type { ResolvedOptions } from './options.js'
 import type { FailureLimiter } from './policy/failure-limiter.js'
 import { createFailureLimiter } from './policy/failure-limiter.js'
 import type { SigningKeyRing } from './signing-keys/signing-key-ring.js'
 import { createSigningKeyRing } from './signing-keys/signing-key-ring.js'
-import type { ApiKeyRecord, Environment, StoreChange } from './stores/types.js'
+import type { ApiKeyRecord, StoreChange } from './stores/types.js'
 import type { AccessTokenSettings, VerifiedAccessToken } from './tokens/access-token.js'
 
 /** Everything a route or the guard needs, built once per `createApimw()`. Internal. */
@@ -83,7 +82,6 @@ export function createServices(options: ResolvedOptions): Services {
     verifyWindow: options.accessTokenTtl + options.clockTolerance,
   })
   const keyCache = timedCache<ApiKeyRecord | null>(options.verifyCacheSize, options.cacheTtl, now)
-  const touchable = options.keys === options.store.keys ? options.store.keys : options.keys
   const revokedCache = timedCache<boolean>(options.verifyCacheSize, options.cacheTtl, now)
   const verified = new LRUCache<string, VerifiedAccessToken>({
     max: options.verifyCacheSize,
@@ -109,7 +107,7 @@ export function createServices(options: ResolvedOptions): Services {
       sinks: options.auditSinks,
       clock: options.clock,
       onError: options.onError,
-      keys: touchable,
+      keys: options.keys,
       usageFlushInterval: options.usageFlushInterval,
     }),
     keyCache,
@@ -137,16 +135,4 @@ export function createServices(options: ResolvedOptions): Services {
       }
     },
   }
-}
-
-/** Why a key may not be used now, or `undefined` if it may. */
-export function keyProblem(
-  record: ApiKeyRecord,
-  environment: Environment,
-  now: number,
-): FailureReason | undefined {
-  if (record.revokedAt !== null) return 'key_revoked'
-  if (record.expiresAt !== null && record.expiresAt <= now) return 'key_expired'
-  if (record.environment !== environment) return 'wrong_environment'
-  return undefined
 }

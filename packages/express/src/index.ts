@@ -6,8 +6,8 @@ import type {
   WireRequest,
   WireResponse,
 } from '@apimw/core'
-import { createApimw } from '@apimw/core'
-import { readNodeBody } from '@apimw/core/node'
+import { mountedApimw, toApimw } from '@apimw/core'
+import { nodeRequestParts, readNodeBody } from '@apimw/core/node'
 import type { Request, RequestHandler, Response } from 'express'
 
 declare global {
@@ -31,7 +31,7 @@ type WithInstance = Request & { [INSTANCE]?: Apimw }
  * app.get('/v1/orders', requireBearer({ scopes: ['orders:read'] }), (req, res) => res.json(req.auth))
  */
 export function apimwAuth(options: ApimwOptions | Apimw = {}): RequestHandler {
-  const apimw = isApimw(options) ? options : createApimw(options)
+  const apimw = toApimw(options)
   return async function apimwAuth(req, res, next) {
     ;(req as WithInstance)[INSTANCE] = apimw
     try {
@@ -64,24 +64,18 @@ export function requireBearer(need: BearerRequirements & { apimw?: Apimw } = {})
 }
 
 function instanceFor(req: Request, explicit: Apimw | undefined): Apimw {
-  const apimw = explicit ?? (req as WithInstance)[INSTANCE]
-  if (!apimw)
-    throw new TypeError(
-      'requireBearer() needs app.use(apimwAuth()) before it, or { apimw } in its options',
-    )
-  return apimw
+  return mountedApimw(explicit ?? (req as WithInstance)[INSTANCE])
 }
 
 function toWire(req: Request): WireRequest {
   return {
     method: req.method,
     target: req.url,
-    header: (name) => req.get(name),
-    peer: {
-      address: req.socket.remoteAddress,
-      encrypted: 'encrypted' in req.socket && req.socket.encrypted === true,
+    ...nodeRequestParts(req),
+    // A getter: Express walks its trust-proxy chain only if the core asks (no trustProxy option).
+    get resolved() {
+      return { ip: req.ip, secure: req.secure }
     },
-    resolved: { ip: req.ip, secure: req.secure },
     body: (limit) => readNodeBody(req, limit, req.body),
   }
 }
@@ -92,10 +86,6 @@ function send(res: Response, response: WireResponse): void {
   for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value)
   res.end(response.body)
 }
-
-const isApimw = (value: ApimwOptions | Apimw): value is Apimw =>
-  typeof (value as Apimw).handle === 'function' &&
-  typeof (value as Apimw).authenticate === 'function'
 
 export type { Apimw, ApimwOptions, AuthContext, BearerRequirements } from '@apimw/core'
 export {
@@ -109,6 +99,7 @@ export {
   InvalidScopeError,
   InvalidTokenError,
   isApimwError,
+  PayloadTooLargeError,
   TemporarilyUnavailableError,
   TooManyRequestsError,
   UnauthorizedError,

@@ -7,7 +7,7 @@ import type {
   WireRequest,
   WireResponse,
 } from '@apimw/core'
-import { createApimw, readWebBody } from '@apimw/core'
+import { mountedApimw, readWebBody, toApimw } from '@apimw/core'
 import type { Context, MiddlewareHandler } from 'hono'
 import { routePath } from 'hono/route'
 
@@ -46,7 +46,7 @@ export function apimwAuth(
   adapter: HonoAdapterOptions = {},
 ): MiddlewareHandler {
   const mounted = {
-    apimw: isApimw(options) ? options : createApimw(options),
+    apimw: toApimw(options),
     getClientIp: adapter.getClientIp ?? nodePeer,
   }
   return async function apimwAuth(c, next) {
@@ -78,12 +78,7 @@ export function requireBearer(
 
 function mountedFor(c: Context, need: HonoAdapterOptions & { apimw?: Apimw }): Mounted {
   const mounted = (c as WithMounted)[MOUNTED]
-  const apimw = need.apimw ?? mounted?.apimw
-  if (!apimw) {
-    throw new TypeError(
-      'requireBearer() needs app.use(apimwAuth()) before it, or { apimw } in its options',
-    )
-  }
+  const apimw = mountedApimw(need.apimw ?? mounted?.apimw)
   return { apimw, getClientIp: need.getClientIp ?? mounted?.getClientIp ?? nodePeer }
 }
 
@@ -122,10 +117,6 @@ const nodePeer = (c: Context): string | undefined =>
 const toResponse = (response: WireResponse): Response =>
   new Response(response.body ?? null, { status: response.status, headers: response.headers })
 
-const isApimw = (value: ApimwOptions | Apimw): value is Apimw =>
-  typeof (value as Apimw).handle === 'function' &&
-  typeof (value as Apimw).authenticate === 'function'
-
 export type { Apimw, ApimwOptions, AuthContext, BearerRequirements } from '@apimw/core'
 export {
   AccessDeniedError,
@@ -138,6 +129,7 @@ export {
   InvalidScopeError,
   InvalidTokenError,
   isApimwError,
+  PayloadTooLargeError,
   TemporarilyUnavailableError,
   TooManyRequestsError,
   UnauthorizedError,

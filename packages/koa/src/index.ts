@@ -7,8 +7,8 @@ import type {
   WireRequest,
   WireResponse,
 } from '@apimw/core'
-import { createApimw } from '@apimw/core'
-import { readNodeBody } from '@apimw/core/node'
+import { mountedApimw, toApimw } from '@apimw/core'
+import { nodeRequestParts, readNodeBody } from '@apimw/core/node'
 import type { Context, Middleware } from 'koa'
 
 /** What `requireBearer()` adds to `ctx.state`. */
@@ -28,7 +28,7 @@ type ParsedRequest = { body?: unknown; rawBody?: unknown }
  * router.get('/v1/orders', requireBearer({ scopes: ['orders:read'] }), (ctx) => { ctx.body = ctx.state.auth })
  */
 export function apimwAuth(options: ApimwOptions | Apimw = {}): Middleware {
-  const apimw = isApimw(options) ? options : createApimw(options)
+  const apimw = toApimw(options)
   return async function apimwAuth(ctx, next) {
     ;(ctx.state as WithInstance)[INSTANCE] = apimw
     const response = await apimw.handle(toWire(ctx))
@@ -55,33 +55,19 @@ export function requireBearer(
 }
 
 function instanceFor(ctx: Context, explicit: Apimw | undefined): Apimw {
-  const apimw = explicit ?? (ctx.state as WithInstance)[INSTANCE]
-  if (!apimw)
-    throw new TypeError(
-      'requireBearer() needs app.use(apimwAuth()) before it, or { apimw } in its options',
-    )
-  return apimw
+  return mountedApimw(explicit ?? (ctx.state as WithInstance)[INSTANCE])
 }
 
 // Never ctx.ip/ctx.protocol: with app.proxy on, Koa trusts the leftmost (forgeable) X-Forwarded-For.
 // The core resolves the client from the raw peer with its `trustProxy` option (CONTRACT §6).
 function toWire(ctx: Context): WireRequest {
-  const socket = ctx.req.socket
   return {
     method: ctx.method,
     target: ctx.url,
-    header: (name) => headerValue(ctx.req.headers[name.toLowerCase()]),
-    peer: {
-      address: socket.remoteAddress,
-      encrypted: 'encrypted' in socket && socket.encrypted === true,
-    },
+    ...nodeRequestParts(ctx.req),
     body: (limit) => readBody(ctx, limit),
   }
 }
-
-// Like Express's req.get(): an empty header stays '' (Koa's ctx.get() cannot tell it from a missing one).
-const headerValue = (value: string | string[] | undefined) =>
-  Array.isArray(value) ? value.join(', ') : value
 
 async function readBody(ctx: Context, limit: number): Promise<WireBody> {
   const { rawBody, body } = ctx.request as ParsedRequest
@@ -98,10 +84,6 @@ function send(ctx: Context, response: WireResponse): void {
     ctx.remove('content-type')
 }
 
-const isApimw = (value: ApimwOptions | Apimw): value is Apimw =>
-  typeof (value as Apimw).handle === 'function' &&
-  typeof (value as Apimw).authenticate === 'function'
-
 export type { Apimw, ApimwOptions, AuthContext, BearerRequirements } from '@apimw/core'
 export {
   AccessDeniedError,
@@ -114,6 +96,7 @@ export {
   InvalidScopeError,
   InvalidTokenError,
   isApimwError,
+  PayloadTooLargeError,
   TemporarilyUnavailableError,
   TooManyRequestsError,
   UnauthorizedError,

@@ -138,6 +138,36 @@ export function bearerCases(h: AdapterHarness): void {
       )
     })
 
+    it('answers 400 invalid_request to two Authorization headers, even if the first is valid', async () => {
+      const { f, token } = await withToken(h)
+      const res = await f
+        .http()
+        .get('/v1/me')
+        .set('authorization', [`Bearer ${token}`, 'Bearer x.y.z'])
+      expectInvalidRequest(res)
+    })
+
+    it('finds a percent-encoded access_token in the query string too', async () => {
+      const { f, token } = await withToken(h)
+      expectInvalidRequest(await f.http().get(`/v1/me?%61ccess_token=${token}`))
+    })
+
+    it('counts requests without credentials in one audit event per interval instead of one each', async () => {
+      const f = createFixture(h.listener)
+      for (let i = 0; i < 5; i++) expect((await f.http().get('/v1/me')).status).toBe(401)
+      expect((await f.auditEvents()).filter((e) => e.type === 'request.denied')).toEqual([])
+      await f.apimw.close()
+      const denied = (await f.auditEvents()).filter((e) => e.type === 'request.denied')
+      expect(denied).toEqual([
+        {
+          type: 'request.denied',
+          at: expect.any(String),
+          reason: 'token_missing',
+          details: { count: 5, ips: [expect.stringMatching(/127\.0\.0\.1/)] },
+        },
+      ])
+    })
+
     it('accepts the Bearer scheme in any case', async () => {
       const { f, cred, token } = await withToken(h)
       for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {

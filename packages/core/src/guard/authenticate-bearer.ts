@@ -6,8 +6,8 @@ import {
   InvalidTokenError,
 } from '../errors.js'
 import { isIpAllowed } from '../policy/ip-allowlist.js'
+import { keyProblem } from '../policy/key-status.js'
 import type { Services } from '../services.js'
-import { keyProblem } from '../services.js'
 import type { Environment } from '../stores/types.js'
 import type { AccessTokenClaims } from '../tokens/access-token.js'
 import { verifyAccessToken } from '../tokens/access-token.js'

@@ -5,9 +5,9 @@ import {
   InvalidScopeError,
   UnsupportedGrantTypeError,
 } from '../errors.js'
+import { keyProblem } from '../policy/key-status.js'
 import { generateRefreshToken, hashRefreshToken, newFamilyId } from '../refresh/refresh-token.js'
 import type { Services } from '../services.js'
-import { keyProblem } from '../services.js'
 import type { ApiKeyRecord, RefreshTokenRecord } from '../stores/types.js'
 import { issueAccessToken } from '../tokens/access-token.js'
 import type { ClientAddress } from '../wire/client-address.js'

@@ -13,8 +13,16 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
  * The string parameters of a `/auth` request body: JSON or form-encoded, at most 16 KiB, each name
  * at most once, each value a string. Anything else throws `InvalidRequestError` (413 for size).
  */
-export function parseParameters(body: WireBody, contentType: string | undefined): Parameters {
-  if ('parsed' in body) return fromParsed(body.parsed)
+export function parseParameters(
+  body: WireBody,
+  contentType: string | undefined,
+  contentLength?: string,
+): Parameters {
+  if ('parsed' in body) {
+    // A framework parser ran first: its own limit applied, so hold the declared size to ours.
+    if (Number(contentLength) > BODY_LIMIT) throw new PayloadTooLargeError(BODY_LIMIT)
+    return fromParsed(body.parsed)
+  }
   const bytes = body.raw
   if (bytes.length > BODY_LIMIT) throw new PayloadTooLargeError(BODY_LIMIT)
   if (bytes.length === 0) return {}
