@@ -86,7 +86,9 @@ async function execute(invocation: CommandInvocation, io: RunIo): Promise<number
       tokenStore: config.tokenStore,
     })
   } catch (error) {
-    throw new StoreFailure(`cannot open the store ${where}: ${describe(error, url)}`)
+    throw new StoreFailure(
+      `cannot open the store ${where}: ${describe(error, url, config.tokenStore)}`,
+    )
   }
 
   const problems: unknown[] = []
@@ -112,7 +114,7 @@ async function execute(invocation: CommandInvocation, io: RunIo): Promise<number
     result = await task(context)
   } catch (error) {
     if (error instanceof UsageError || isBadInput(error)) throw error
-    throw new StoreFailure(`the store ${where} failed: ${describe(error, url)}`)
+    throw new StoreFailure(`the store ${where} failed: ${describe(error, url, config.tokenStore)}`)
   } finally {
     // Instances first (they stop listening to the store's change feed), then the store.
     for (const apimw of instances)
@@ -125,7 +127,7 @@ async function execute(invocation: CommandInvocation, io: RunIo): Promise<number
   const [problem] = problems
   if (problem === undefined) return 0
   io.stderr.write(
-    `apimw: done, but the store ${where} failed afterwards: ${describe(problem, url)}\n`,
+    `apimw: done, but the store ${where} failed afterwards: ${describe(problem, url, config.tokenStore)}\n`,
   )
   return 1
 }
@@ -173,14 +175,16 @@ function failed(io: RunIo, error: unknown): number {
 }
 
 /** A driver's error as one short line: its message (and code), with the store URL's password hidden. */
-function describe(error: unknown, url: string): string {
+/** One line about an error, with the password of every store URL in play replaced by `***`. */
+function describe(error: unknown, url: string, tokenStore?: string): string {
   const { message, code } =
     error instanceof Error
       ? (error as Error & { code?: unknown })
       : { message: String(error), code: undefined }
   let text = oneLine(message) || (error instanceof Error ? error.name : 'unknown error')
   if (typeof code === 'string' && !text.includes(code)) text += ` (${code})`
-  return redactPassword(text, url).slice(0, 300)
+  const redacted = redactPassword(text, url)
+  return (tokenStore === undefined ? redacted : redactPassword(redacted, tokenStore)).slice(0, 300)
 }
 
 const oneLine = (text: string): string => printable((text.split('\n')[0] ?? '').trim())

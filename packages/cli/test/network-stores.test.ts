@@ -114,6 +114,14 @@ describe('network store URLs', () => {
     }
   })
 
+  it('never prints the password of an unreachable APIMW_TOKEN_STORE either', async () => {
+    const env = { APIMW_STORE: 'memory:', APIMW_TOKEN_STORE: 'redis://:hunter2@127.0.0.1:1' }
+    const result = await cli(env, 'keys', 'list')
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('ECONNREFUSED')
+    expect(result.stderr).not.toContain('hunter2')
+  })
+
   it('exits 2 for a malformed network URL, before connecting', async () => {
     const result = await cli({ APIMW_STORE: 'redis://' }, 'keys', 'list')
     expect(result).toMatchObject({ code: 2, stdout: '' })
