@@ -56,6 +56,12 @@ export interface ApimwErrorOptions {
   cause?: unknown
 }
 
+/**
+ * Base of every APIMW error. `code` is the wire `error`, `status` the HTTP status.
+ *
+ * @example
+ * if (isApimwError(err)) switch (err.code) { case 'invalid_token': ... }
+ */
 export abstract class ApimwError extends Error {
   abstract readonly code: ApimwErrorCode
   abstract readonly status: Status
@@ -71,6 +77,7 @@ export abstract class ApimwError extends Error {
   }
 }
 
+/** 400 `invalid_request`: malformed body or header, missing or repeated parameter, HTTPS required. */
 export class InvalidRequestError extends ApimwError {
   readonly code = 'invalid_request'
   readonly status: 400 | 413 = 400
@@ -93,26 +100,31 @@ export class InvalidClientError extends ApimwError {
   }
 }
 
+/** 400 `invalid_grant`: unknown, expired, revoked or reused refresh token. */
 export class InvalidGrantError extends ApimwError {
   readonly code = 'invalid_grant'
   readonly status = 400
 }
 
+/** 400 `unsupported_grant_type`. */
 export class UnsupportedGrantTypeError extends ApimwError {
   readonly code = 'unsupported_grant_type'
   readonly status = 400
 }
 
+/** 400 `invalid_scope`: a requested scope the key does not hold. */
 export class InvalidScopeError extends ApimwError {
   readonly code = 'invalid_scope'
   readonly status = 400
 }
 
+/** 403 `access_denied`: the request IP is outside the key's allowlist. */
 export class AccessDeniedError extends ApimwError {
   readonly code = 'access_denied'
   readonly status = 403
 }
 
+/** 429 `too_many_requests`: too many failed client authentications; see `retryAfter`. */
 export class TooManyRequestsError extends ApimwError {
   readonly code = 'too_many_requests'
   readonly status = 429
@@ -130,11 +142,13 @@ export class UnauthorizedError extends ApimwError {
   readonly status = 401
 }
 
+/** 401 `invalid_token`: bad, expired or revoked access token, or its key is no longer valid. */
 export class InvalidTokenError extends ApimwError {
   readonly code = 'invalid_token'
   readonly status = 401
 }
 
+/** 403 `insufficient_scope`: the token lacks one of `required`. */
 export class InsufficientScopeError extends ApimwError {
   readonly code = 'insufficient_scope'
   readonly status = 403
@@ -145,6 +159,7 @@ export class InsufficientScopeError extends ApimwError {
   }
 }
 
+/** 503 `temporarily_unavailable`: a store failed; the guard fails closed. */
 export class TemporarilyUnavailableError extends ApimwError {
   readonly code = 'temporarily_unavailable'
   readonly status = 503
