@@ -3,17 +3,9 @@ import type { Apimw } from '../src/create-apimw.js'
 import { createApimw } from '../src/create-apimw.js'
 import { createMemoryStore } from '../src/stores/memory-store.js'
 import type { ApimwStore } from '../src/stores/types.js'
-import type { WireRequest } from '../src/wire/types.js'
+import { wireRequest as request } from './support/wire.js'
 
 const clock = () => new Date('2026-01-01T00:00:00Z')
-
-const request = (target: string, authorization: string): WireRequest => ({
-  method: target.startsWith('/auth') ? 'POST' : 'GET',
-  target,
-  header: (name) => (name === 'authorization' ? authorization : undefined),
-  peer: { address: '127.0.0.1', encrypted: false },
-  body: async () => ({ raw: new Uint8Array() }),
-})
 
 async function tokenFor(apimw: Apimw) {
   const { record, secret } = await apimw.keys.create({ name: 'k' })

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createApimw } from '../src/create-apimw.js'
-import type { WireRequest } from '../src/wire/types.js'
-
-const request = (target: string, authorization: string): WireRequest => ({
-  method: target.startsWith('/auth') ? 'POST' : 'GET',
-  target,
-  header: (name) => (name === 'authorization' ? authorization : undefined),
-  peer: { address: '127.0.0.1', encrypted: false },
-  body: async () => ({ raw: new Uint8Array() }),
-})
+import { wireRequest as request } from './support/wire.js'
 
 describe('verified-token cache', () => {
   it('hands out frozen claims: a handler cannot widen what the next request with the token gets', async () => {

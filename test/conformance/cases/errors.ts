@@ -5,29 +5,11 @@ import type { ApimwOptions, ApimwStore } from '@apimw/core'
 import { createMemoryStore } from '@apimw/core'
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
+import { contractHeaders, JSON_NO_STORE } from '../../support/contract-headers.js'
 import type { Fixture } from '../../support/fixture.js'
 import { createFixture } from '../../support/fixture.js'
 import type { AdapterHarness } from '../harness.js'
 
-/** The headers the contract speaks about; anything else (Date, X-Powered-By…) is the framework's. */
-const CONTRACT_HEADERS = [
-  'content-type',
-  'cache-control',
-  'pragma',
-  'www-authenticate',
-  'retry-after',
-  'allow',
-]
-const contractHeaders = (res: { headers: IncomingHttpHeaders | Record<string, string> }) =>
-  Object.fromEntries(
-    CONTRACT_HEADERS.filter((n) => n in res.headers).map((n) => [n, res.headers[n]]),
-  )
-
-const JSON_NO_STORE = {
-  'content-type': 'application/json',
-  'cache-control': 'no-store',
-  pragma: 'no-cache',
-}
 /** A human description: one short printable line, never a stack trace. */
 const DESCRIPTION = expect.stringMatching(/^[\x20-\x7e]{1,200}$/)
 const INVALID_REQUEST = { error: 'invalid_request', error_description: DESCRIPTION }

@@ -1,28 +1,10 @@
 import type { ApimwOptions } from '@apimw/core'
 import { describe, expect, it } from 'vitest'
+import { contractHeaders, JSON_NO_STORE } from '../../support/contract-headers.js'
 import type { Fixture } from '../../support/fixture.js'
 import { createFixture } from '../../support/fixture.js'
 import type { AdapterHarness } from '../harness.js'
 
-/** The headers the contract speaks about; anything else (Date, X-Powered-By…) is the framework's. */
-const CONTRACT_HEADERS = [
-  'content-type',
-  'cache-control',
-  'pragma',
-  'www-authenticate',
-  'retry-after',
-  'allow',
-]
-const contractHeaders = (res: { headers: Record<string, string> }) =>
-  Object.fromEntries(
-    CONTRACT_HEADERS.filter((n) => n in res.headers).map((n) => [n, res.headers[n]]),
-  )
-
-const JSON_NO_STORE = {
-  'content-type': 'application/json',
-  'cache-control': 'no-store',
-  pragma: 'no-cache',
-}
 const HTTPS_REQUIRED = { error: 'invalid_request', error_description: 'HTTPS is required' }
 const ACCESS_DENIED = {
   error: 'access_denied',
