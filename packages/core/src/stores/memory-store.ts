@@ -78,6 +78,8 @@ function memoryKeys(): ApiKeyStore {
       const record = records.get(key)
       if (!record || record.revokedAt !== null) return undefined
       const current = record.secrets[0]
+      // The same rotation sent again must not push the new secret into the previous slot.
+      if (current?.hash === next.hash) return copy(record)
       record.secrets = current
         ? [copy(next), { ...current, expiresAt: previousExpiresAt }]
         : [copy(next)]
@@ -125,12 +127,17 @@ function memoryRefreshTokens(): RefreshTokenStore {
     string,
     { keyId: string; revokedAt: number | null; expiresAt: number; hashes: string[] }
   >()
+  /** Which token replaced a used one, so that a replayed rotation answers the same. */
+  const replacedBy = new Map<string, string>()
   // Expired families prove nothing any more: sweep them now and then so issuing never grows for ever.
   let createsSincePrune = 0
   const prune = (now: number) => {
     for (const [familyId, family] of families) {
       if (family.expiresAt > now) continue
-      for (const hash of family.hashes) tokens.delete(hash)
+      for (const hash of family.hashes) {
+        tokens.delete(hash)
+        replacedBy.delete(hash)
+      }
       families.delete(familyId)
     }
   }
@@ -167,10 +174,15 @@ function memoryRefreshTokens(): RefreshTokenStore {
         return { outcome: 'invalid' }
       }
       if (token.usedAt !== null) {
+        // The same rotation sent again (a retry after a lost reply) is not reuse: same answer.
+        if (replacedBy.get(hash) === nextHash) {
+          return { outcome: 'rotated', previous: view(hash)!, next: view(nextHash)! }
+        }
         family.revokedAt = now
         return { outcome: 'reused', previous: view(hash)! }
       }
       token.usedAt = now
+      replacedBy.set(hash, nextHash)
       tokens.set(nextHash, { ...copy(token), hash: nextHash, issuedAt: now, usedAt: null })
       family.hashes.push(nextHash)
       return { outcome: 'rotated', previous: view(hash)!, next: view(nextHash)! }

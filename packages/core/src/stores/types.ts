@@ -53,6 +53,7 @@ export interface ApiKeyStore extends ApiKeyReader {
    * Atomically makes `next` the current secret and keeps the current one, expiring at
    * `previousExpiresAt`, as the previous one (an older previous secret is dropped). Returns the
    * updated record, or `undefined` (and changes nothing) if the key does not exist or is revoked.
+   * Idempotent: when `next` is the current secret already (a retried call), nothing changes.
    */
   rotateSecret(
     key: string,
@@ -131,8 +132,10 @@ export interface RefreshTokenStore {
    * The single atomic step of a refresh. If the token exists, is unused, its family is not revoked
    * and `now < expiresAt`: marks it used at `now` and inserts `nextHash` into the same family (same
    * keyId, scopes, environment and expiresAt; issuedAt `now`) → `rotated`. If it was used already:
-   * revokes the family at `now` → `reused`. Otherwise → `invalid`. Of N concurrent calls with the
-   * same hash, at most one returns `rotated`, across every process sharing the store.
+   * revokes the family at `now` → `reused`, except that a repeat of the call that used it (same
+   * `nextHash`: a retry after a lost reply) answers `rotated` again and changes nothing. Otherwise →
+   * `invalid`. Of N concurrent calls with the same hash and distinct `nextHash`es, at most one
+   * returns `rotated`, across every process sharing the store.
    */
   rotate(hash: string, nextHash: string, now: number): Promise<RefreshRotation>
   /** Revokes the family (idempotent; the first revocation time is kept). */
