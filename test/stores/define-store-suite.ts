@@ -208,6 +208,19 @@ export function defineStoreSuite<H extends StoreHandle>(
         expect((await store.keys.get(record.key))?.secrets).toEqual(expected)
       })
 
+      it('rotateSecret repeated with the same secret (a retried call) changes nothing', async () => {
+        const record = apiKey()
+        await store.keys.create(record)
+        const next = { hash: 'sha256:next', expiresAt: null }
+        const expected = {
+          ...record,
+          secrets: [next, { hash: 'sha256:current', expiresAt: NOW + 3600 }],
+        }
+        expect(await store.keys.rotateSecret(record.key, next, NOW + 3600)).toEqual(expected)
+        expect(await store.keys.rotateSecret(record.key, next, NOW + 7200)).toEqual(expected)
+        expect(await store.keys.get(record.key)).toEqual(expected)
+      })
+
       it('rotateSecret returns undefined for an unknown key and creates nothing', async () => {
         const result = await store.keys.rotateSecret(
           'apimw_test_unknownunknownunknown',
@@ -379,6 +392,42 @@ export function defineStoreSuite<H extends StoreHandle>(
         expect(await store.refreshTokens.find(record.hash)).toEqual(record)
       })
 
+      it('create rejects an existing family and changes nothing: a revoked family stays revoked', async () => {
+        const record = refreshToken()
+        await store.refreshTokens.create(record)
+        await store.refreshTokens.revokeFamily(record.familyId, NOW + 10)
+        await expect(
+          store.refreshTokens.create(refreshToken({ hash: 'sha256:other', issuedAt: NOW + 20 })),
+        ).rejects.toBeInstanceOf(Error)
+        expect(await store.refreshTokens.find(record.hash)).toEqual({
+          ...record,
+          familyRevokedAt: NOW + 10,
+        })
+        expect(await store.refreshTokens.find('sha256:other')).toBeUndefined()
+        expect(await store.refreshTokens.rotate(record.hash, 'sha256:next', NOW + 30)).toEqual({
+          outcome: 'invalid',
+        })
+      })
+
+      it('create rejects an existing hash and changes nothing', async () => {
+        const record = refreshToken()
+        await store.refreshTokens.create(record)
+        await store.refreshTokens.rotate(record.hash, 'sha256:refresh-2', NOW + 60)
+        await expect(
+          store.refreshTokens.create(
+            refreshToken({ familyId: 'family-2', keyId: 'key-b', issuedAt: NOW + 70 }),
+          ),
+        ).rejects.toBeInstanceOf(Error)
+        expect(await store.refreshTokens.find(record.hash)).toEqual({ ...record, usedAt: NOW + 60 })
+        expect(await store.refreshTokens.rotate(record.hash, 'sha256:x', NOW + 80)).toMatchObject({
+          outcome: 'reused',
+        })
+        // The rejected call did not start family-2 either.
+        const fresh = refreshToken({ hash: 'sha256:fresh', familyId: 'family-2' })
+        await store.refreshTokens.create(fresh)
+        expect(await store.refreshTokens.find(fresh.hash)).toEqual(fresh)
+      })
+
       it('rotate marks the token used and issues the next one in the same family', async () => {
         const record = refreshToken()
         await store.refreshTokens.create(record)
@@ -438,6 +487,36 @@ export function defineStoreSuite<H extends StoreHandle>(
           outcome: 'invalid',
         })
         expect((await store.refreshTokens.find(record.hash))?.familyRevokedAt).toBe(NOW + 90)
+      })
+
+      it('rotate repeated with the same nextHash (a replay) reports the same rotation and revokes nothing', async () => {
+        const record = refreshToken()
+        await store.refreshTokens.create(record)
+        const previous = { ...record, usedAt: NOW + 60 }
+        const next = { ...record, hash: 'sha256:refresh-2', issuedAt: NOW + 60, usedAt: null }
+        const first = await store.refreshTokens.rotate(record.hash, 'sha256:refresh-2', NOW + 60)
+        expect(first).toEqual({ outcome: 'rotated', previous, next })
+        // The same call again, later: the records as they are stored, nothing changed.
+        expect(await store.refreshTokens.rotate(record.hash, 'sha256:refresh-2', NOW + 61)).toEqual(
+          first,
+        )
+        expect(await store.refreshTokens.find(record.hash)).toEqual(previous)
+        expect(await store.refreshTokens.find('sha256:refresh-2')).toEqual(next)
+        // Still a replay once the next token was used in turn (then reported used).
+        await store.refreshTokens.rotate('sha256:refresh-2', 'sha256:refresh-3', NOW + 70)
+        expect(await store.refreshTokens.rotate(record.hash, 'sha256:refresh-2', NOW + 80)).toEqual(
+          { outcome: 'rotated', previous, next: { ...next, usedAt: NOW + 70 } },
+        )
+        expect((await store.refreshTokens.find('sha256:refresh-3'))?.familyRevokedAt).toBeNull()
+        // Another nextHash is a reuse, as always.
+        expect(await store.refreshTokens.rotate(record.hash, 'sha256:other', NOW + 90)).toEqual({
+          outcome: 'reused',
+          previous: { ...previous, familyRevokedAt: NOW + 90 },
+        })
+        expect(await store.refreshTokens.find('sha256:other')).toBeUndefined()
+        expect(await store.refreshTokens.rotate(record.hash, 'sha256:refresh-2', NOW + 91)).toEqual(
+          { outcome: 'invalid' },
+        )
       })
 
       it('rotate of an expired token is invalid and changes nothing', async () => {
@@ -556,6 +635,14 @@ export function defineStoreSuite<H extends StoreHandle>(
         expect(await store.revocations.isRevoked('jti-1', NOW + 100)).toBe(false)
         expect(await store.revocations.isRevoked('jti-1', NOW + 1000)).toBe(false)
         expect(await store.revocations.isRevoked('jti-2', NOW)).toBe(false)
+      })
+
+      it('a repeat with an earlier expiry keeps the later one', async () => {
+        await store.revocations.revoke('jti-1', NOW + 200, NOW)
+        await store.revocations.revoke('jti-1', NOW + 100, NOW)
+        expect(await store.revocations.isRevoked('jti-1', NOW + 150)).toBe(true)
+        expect(await store.revocations.isRevoked('jti-1', NOW + 199)).toBe(true)
+        expect(await store.revocations.isRevoked('jti-1', NOW + 200)).toBe(false)
       })
 
       it('revoke is idempotent', async () => {

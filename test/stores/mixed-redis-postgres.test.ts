@@ -158,6 +158,6 @@ describe('mixed store (PostgreSQL + Redis) under Express', () => {
       for (const key of keys) kinds.add(key.slice(mixed.prefix.length).split(':')[0] ?? '')
       cursor = next
     } while (cursor !== '0')
-    expect([...kinds].sort()).toEqual(['counter', 'revoked', 'rt', 'rtfamilies', 'rtfamily'])
+    expect([...kinds].sort()).toEqual(['counter', 'revoked', 'rt', 'rtfamily'])
   })
 })

@@ -31,7 +31,7 @@ export interface PostgresApiKeyStore extends ApiKeyStore {
 
 /**
  * API keys in `api_keys`. `rotateSecret` and `revoke` are single conditional `UPDATE ... RETURNING`
- * statements (atomic); `touch` is buffered (see {@link createTouchBuffer}) and `get`/`list` merge
+ * statements (atomic), each in a transaction that never commits after a timeout; `touch` is buffered (see {@link createTouchBuffer}) and `get`/`list` merge
  * this process's buffered touches into what they read.
  */
 export function createApiKeyStore(db: StoreContext): PostgresApiKeyStore {
@@ -44,7 +44,7 @@ export function createApiKeyStore(db: StoreContext): PostgresApiKeyStore {
       const [only] = entries
       if (entries.length === 1 && only) {
         return db
-          .query(
+          .write(
             `UPDATE ${t.apiKeys} SET last_used_at = $2
              WHERE key = $1 AND (last_used_at IS NULL OR last_used_at < $2)`,
             only,
@@ -90,9 +90,14 @@ export function createApiKeyStore(db: StoreContext): PostgresApiKeyStore {
     }
   }
 
-  const one = async (text: string, values: [string, ...unknown[]]) => {
+  /** The record a read (`query`) or a write (`write`) returns, if any. */
+  const one = async (
+    run: StoreContext['query'],
+    text: string,
+    values: [string, ...unknown[]],
+  ): Promise<ApiKeyRecord | undefined> => {
     if (hasNul(values[0])) return undefined
-    const { rows } = await db.query<ApiKeyRow>(text, values)
+    const { rows } = await run<ApiKeyRow>(text, values)
     return rows[0] && toRecord(rows[0])
   }
 
@@ -100,11 +105,11 @@ export function createApiKeyStore(db: StoreContext): PostgresApiKeyStore {
     touches,
 
     get(key) {
-      return one(`SELECT ${columns} FROM ${t.apiKeys} WHERE key = $1`, [key])
+      return one(db.query, `SELECT ${columns} FROM ${t.apiKeys} WHERE key = $1`, [key])
     },
 
     async create(record) {
-      const { rowCount } = await db.query(
+      const { rowCount } = await db.write(
         `INSERT INTO ${t.apiKeys} (${columns})
          VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11::json)
          ON CONFLICT (key) DO NOTHING`,
@@ -134,10 +139,16 @@ export function createApiKeyStore(db: StoreContext): PostgresApiKeyStore {
 
     rotateSecret(key, next, previousExpiresAt) {
       return one(
+        db.write,
+        // Idempotent: when the new secret is the current one already (a retried call), the
+        // secrets stay as they are.
         `UPDATE ${t.apiKeys}
-         SET secrets = jsonb_build_array($2::jsonb) || CASE
-           WHEN jsonb_array_length(secrets) = 0 THEN '[]'::jsonb
-           ELSE jsonb_build_array(jsonb_set(secrets -> 0, '{expiresAt}', to_jsonb($3::bigint)))
+         SET secrets = CASE
+           WHEN secrets -> 0 ->> 'hash' = $2::jsonb ->> 'hash' THEN secrets
+           ELSE jsonb_build_array($2::jsonb) || CASE
+             WHEN jsonb_array_length(secrets) = 0 THEN '[]'::jsonb
+             ELSE jsonb_build_array(jsonb_set(secrets -> 0, '{expiresAt}', to_jsonb($3::bigint)))
+           END
          END
          WHERE key = $1 AND revoked_at IS NULL
          RETURNING ${columns}`,
@@ -147,6 +158,7 @@ export function createApiKeyStore(db: StoreContext): PostgresApiKeyStore {
 
     revoke(key, at) {
       return one(
+        db.write,
         `UPDATE ${t.apiKeys} SET revoked_at = COALESCE(revoked_at, $2)
          WHERE key = $1 RETURNING ${columns}`,
         [key, at],

@@ -4,21 +4,21 @@ import { nulFree } from './text.js'
 
 /**
  * Audit events in `audit_events` (a `bigserial` id gives their order; an index on `(key_id, id)`
- * serves `tail({ keyId })`). With `maxAuditEvents`, older rows are deleted every `pruneEvery`
- * writes.
+ * serves `tail({ keyId })`). With `maxAuditEvents` (1 000 000 unless set), older rows are deleted
+ * every `pruneEvery` writes, in the background; `null` keeps every row.
  */
 export function createAuditStore(db: StoreContext): AuditStore {
   const { t } = db
   const { maxAuditEvents } = db.options
   const prune = db.periodically(() =>
-    db.query(
+    db.write(
       `DELETE FROM ${t.auditEvents} WHERE id <= (SELECT max(id) FROM ${t.auditEvents}) - $1`,
       [maxAuditEvents],
     ),
   )
   return {
     async write(event) {
-      await db.query(
+      await db.write(
         `INSERT INTO ${t.auditEvents} (type, at, key_id, event) VALUES ($1, $2, $3, $4::json)`,
         [
           event.type,

@@ -6,9 +6,23 @@ import { quoteIdentifier } from './sql.js'
 
 /** A change feed whose listening connection the store can close. */
 export interface PgChangeFeed extends ChangeFeed {
-  /** Drops every listener, closes the listening connection and stops reconnecting. */
+  /**
+   * Drops every listener, closes the listening connection and stops reconnecting, for good.
+   * Resolves at once: an attempt to listen still in progress closes its connection when it ends.
+   */
   close(): Promise<void>
 }
+
+/** An attempt to listen: a connection checked out, then `LISTEN`, within the deadline. */
+interface Attempt {
+  done: boolean
+  timer: ReturnType<typeof setTimeout>
+  /** The connection, once checked out. */
+  client?: PgPoolClient
+}
+
+const toError = (error: unknown): Error =>
+  error instanceof Error ? error : new Error(String(error))
 
 /** Delay before the first reconnect of the listening connection, then doubled up to the maximum. */
 const RETRY_MIN_MS = 100
@@ -35,24 +49,37 @@ export function changeChannel(schema: string): string {
  * `pg_terminate_backend`), it is replaced and `LISTEN` is issued again, after 0.1 s, then twice as
  * long each time up to 5 s. Notifications sent while no connection listened are lost: instances
  * then see the change within their `cacheTtl`. Errors go to `onError`, never to a request.
+ *
+ * An attempt to listen (checking a connection out, then `LISTEN`) that takes longer than
+ * `timeoutMs` (an exhausted pool, a server that does not answer) is reported and retried later.
+ * At most one checkout is pending at a time: a retry waits for it rather than queue another.
+ * `close()` never waits for an attempt: it stops the feed for good, and a connection that comes
+ * after it is closed at once.
  */
 export function createPgChangeFeed(options: {
   pool: PgPool
   channel: string
   notify: (channel: string, payload: string) => Promise<unknown>
   onError: (error: unknown) => void
+  timeoutMs: number
 }): PgChangeFeed {
-  const { pool, channel, notify, onError } = options
+  const { pool, channel, notify, onError, timeoutMs } = options
   const listeners = new Set<(change: StoreChange) => void>()
   /** The connection that listens, once `LISTEN` succeeded. */
   let connection: PgPoolClient | undefined
-  /** A connection attempt in progress. */
-  let attempt: Promise<void> | undefined
+  /** The attempt to listen in progress, if any. */
+  let attempt: Attempt | undefined
+  /**
+   * Whether a `pool.connect()` is pending. There is at most one: a new attempt waits for it rather
+   * than queue another checkout, and whichever attempt is current when it comes gets it.
+   */
+  let checkingOut = false
   let retryTimer: ReturnType<typeof setTimeout> | undefined
   let retryDelay = RETRY_MIN_MS
+  let closed = false
   const dropped = new WeakSet<PgPoolClient>()
 
-  const wanted = () => listeners.size > 0
+  const wanted = () => !closed && listeners.size > 0
 
   const deliver = (message: PgNotification) => {
     if (message.channel !== channel) return
@@ -85,7 +112,7 @@ export function createPgChangeFeed(options: {
   const lost = (client: PgPoolClient, error: unknown) => {
     if (dropped.has(client)) return
     onError(error)
-    drop(client, error instanceof Error ? error : new Error(String(error)))
+    drop(client, toError(error))
     retryLater()
   }
 
@@ -99,41 +126,87 @@ export function createPgChangeFeed(options: {
     retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS)
   }
 
-  const listen = async () => {
-    let client: PgPoolClient | undefined
+  const endAttempt = (current: Attempt) => {
+    current.done = true
+    clearTimeout(current.timer)
+    if (attempt === current) attempt = undefined
+  }
+
+  /** Ends an attempt without a connection (close(), or nobody listens any more). */
+  const giveUp = (current: Attempt) => {
+    if (current.done) return
+    endAttempt(current)
+    if (current.client) drop(current.client)
+  }
+
+  /** Ends an attempt on an error: reported, and retried later. */
+  const fail = (current: Attempt, error: unknown) => {
+    if (current.done) return
+    endAttempt(current)
+    if (current.client) drop(current.client, toError(error))
+    onError(error)
+    retryLater()
+  }
+
+  const useConnection = async (current: Attempt, client: PgPoolClient) => {
+    current.client = client
+    client.on?.('error', (error: Error) =>
+      current.done ? lost(client, error) : fail(current, error),
+    )
+    client.on?.('notification', (message: PgNotification) => deliver(message))
     try {
-      client = await pool.connect()
-      const current = client
-      current.on?.('error', (error: Error) => lost(current, error))
-      current.on?.('notification', (message: PgNotification) => deliver(message))
-      await current.query(`LISTEN ${quoteIdentifier(channel)}`)
-      if (dropped.has(current)) return
-      if (!wanted()) {
-        drop(current)
-        return
-      }
-      connection = current
-      retryDelay = RETRY_MIN_MS
+      await client.query(`LISTEN ${quoteIdentifier(channel)}`)
     } catch (error) {
-      if (client) lost(client, error)
-      else {
-        onError(error)
-        retryLater()
-      }
+      fail(current, error)
+      return
     }
+    if (current.done) return // given up meanwhile: its connection is closed already
+    endAttempt(current)
+    if (!wanted()) {
+      drop(client)
+      return
+    }
+    connection = client
+    retryDelay = RETRY_MIN_MS
+  }
+
+  /** One attempt: a connection, then `LISTEN`, within `timeoutMs`. */
+  const listen = () => {
+    const current: Attempt = {
+      done: false,
+      timer: setTimeout(
+        () => fail(current, new Error(`LISTEN on ${channel} got no answer in ${timeoutMs} ms`)),
+        timeoutMs,
+      ),
+    }
+    current.timer.unref?.()
+    attempt = current
+    if (checkingOut) return
+    checkingOut = true
+    pool.connect().then(
+      (client) => {
+        checkingOut = false
+        const owner = attempt
+        if (owner && !owner.done) void useConnection(owner, client)
+        else drop(client) // nobody waits for it any more
+      },
+      (error: unknown) => {
+        checkingOut = false
+        if (attempt && !attempt.done) fail(attempt, error)
+      },
+    )
   }
 
   const start = () => {
     if (!wanted() || connection || attempt || retryTimer) return
-    attempt = listen().finally(() => {
-      attempt = undefined
-    })
+    listen()
   }
 
   const stop = () => {
     if (retryTimer) clearTimeout(retryTimer)
     retryTimer = undefined
     retryDelay = RETRY_MIN_MS
+    if (attempt) giveUp(attempt)
     if (connection) drop(connection)
   }
 
@@ -155,10 +228,9 @@ export function createPgChangeFeed(options: {
       }
     },
     async close() {
+      closed = true
       listeners.clear()
       stop()
-      // An attempt in progress closes its connection itself once it sees nobody listens.
-      await attempt
     },
   }
 }

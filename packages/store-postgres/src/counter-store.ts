@@ -20,11 +20,11 @@ const toValue = (row: CounterRow): CounterValue => ({
 export function createCounterStore(db: StoreContext): CounterStore {
   const { t } = db
   const prune = db.periodically((now) =>
-    db.query(`DELETE FROM ${t.counters} WHERE reset_at <= $1`, [now]),
+    db.write(`DELETE FROM ${t.counters} WHERE reset_at <= $1`, [now]),
   )
   return {
     async increment(name, windowSeconds, now) {
-      const { rows } = await db.query<CounterRow>(
+      const { rows } = await db.write<CounterRow>(
         `INSERT INTO ${t.counters} AS c (name, count, reset_at) VALUES ($1, 1, $2)
          ON CONFLICT (name) DO UPDATE SET
            count = CASE WHEN c.reset_at <= $3 THEN 1 ELSE c.count + 1 END,
@@ -45,7 +45,7 @@ export function createCounterStore(db: StoreContext): CounterStore {
     },
 
     async delete(name) {
-      await db.query(`DELETE FROM ${t.counters} WHERE name = $1`, [nulFree(name)])
+      await db.write(`DELETE FROM ${t.counters} WHERE name = $1`, [nulFree(name)])
     },
   }
 }

@@ -46,6 +46,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         channel: changeChannel(resolved.schema),
         notify: (channel, payload) => db.query('SELECT pg_notify($1, $2)', [channel, payload]),
         onError: resolved.onError,
+        timeoutMs: resolved.queryTimeoutMs,
       })
     : undefined
   return {

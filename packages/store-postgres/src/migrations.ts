@@ -89,4 +89,11 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX audit_events_key_id_id ON ${t.auditEvents} (key_id, id);
     `,
   },
+  {
+    version: 2,
+    name: 'refresh token replaced_by',
+    // The hash of the token a rotation issued for this one: a replayed rotation is recognised.
+    // Nullable with no default: a catalogue-only change, whatever the size of the table.
+    sql: (t) => `ALTER TABLE ${t.refreshTokens} ADD COLUMN replaced_by text;`,
+  },
 ]

@@ -1,5 +1,18 @@
 import type { PgPool } from './pg-types.js'
 
+/**
+ * Options of {@link createPostgresStore}. Only `pool` is required. Every option is checked when the
+ * store is created: a bad one throws a `TypeError` naming it.
+ *
+ * @example
+ * const store = createPostgresStore({
+ *   pool: new pg.Pool({ connectionString: process.env.DATABASE_URL, connectionTimeoutMillis: 2000 }),
+ *   schema: 'apimw',
+ *   migrate: false, // a deploy step runs migrate(pool, 'apimw')
+ *   queryTimeoutMs: 2000,
+ *   onError: (error) => console.warn('apimw store:', error),
+ * })
+ */
 export interface PostgresStoreOptions {
   /** A `pg` Pool the caller owns: `close()` flushes pending writes but never ends it. */
   pool: PgPool
@@ -21,19 +34,24 @@ export interface PostgresStoreOptions {
   /** Keys buffered by `touch()` that trigger a write before the interval ends. Default `1000`. */
   touchBatchSize?: number
   /**
-   * Delete expired rows (counters, revocations, refresh token families past their expiry) once
-   * every this many writes of each kind, in the background; `0` never. Default `1000`.
+   * Delete expired rows (counters, revocations, refresh token families past their expiry) and
+   * audit events past `maxAuditEvents` once every this many writes of each kind, in the
+   * background; `0` never (the audit table then grows without bound). Default `1000`.
    */
   pruneEvery?: number
   /**
-   * Most audit events kept (the oldest go first, checked every `pruneEvery` writes); `null` keeps
-   * every event. Default `null`.
+   * Most audit events kept (the oldest go first, checked every `pruneEvery` writes). Audit events
+   * come from requests too (unauthenticated failures), so the default keeps the table bounded;
+   * `null` keeps every event (delete old rows with your own retention job). Default `1_000_000`.
    */
   maxAuditEvents?: number | null
   /**
    * Milliseconds a store call (waiting for a pooled connection, the migration on first use, the
    * statements) may take before it fails, so that a request answers 503 instead of hanging. A
-   * transaction that timed out rolls back at its next statement. Default `5000`.
+   * write never commits after its caller got the timeout: it runs in a transaction whose
+   * `statement_timeout` and `lock_timeout` are the time left, and whose connection is closed
+   * (not returned to the pool) at the deadline. The change feed's attempts to listen get the
+   * same time. Default `5000`.
    */
   queryTimeoutMs?: number
   /**
@@ -89,7 +107,13 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedPostgresS
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('createPostgresStore: options must be an object')
   }
-  const { pool, migrate = true, maxAuditEvents = null, changes = true, onError = ignore } = options
+  const {
+    pool,
+    migrate = true,
+    maxAuditEvents = 1_000_000,
+    changes = true,
+    onError = ignore,
+  } = options
   if (
     typeof pool !== 'object' ||
     pool === null ||

@@ -3,11 +3,18 @@
  * depend on `@types/pg`: a `pg.Pool` (or anything shaped like one) fits. The event methods are
  * optional: without them the store cannot guard against connection errors or listen for changes.
  */
+/** What a query resolves with: pg's `QueryResult`, reduced to what the store reads. */
 export interface PgQueryResult<Row> {
   rows: Row[]
+  /** Rows the statement inserted, updated, deleted or returned (`null` for other statements). */
   rowCount: number | null
 }
 
+/**
+ * Something that runs one SQL statement with `$1`-style parameters: a pool or a checked-out
+ * connection. The store sends at most one statement per call with parameters; a call without
+ * `values` may hold several statements (`BEGIN; SET LOCAL ...`), which pg sends as one simple query.
+ */
 export interface PgQueryable {
   query<Row extends object = Record<string, unknown>>(
     text: string,
@@ -30,8 +37,14 @@ export interface PgPoolClient extends PgQueryable {
   removeListener?(event: 'error', listener: (error: Error) => void): unknown
 }
 
+/**
+ * The pool the store is given (a `pg.Pool`). `query` serves reads; `connect` checks out a
+ * connection for each write (a transaction) and for the change feed's `LISTEN`.
+ */
 export interface PgPool extends PgQueryable {
+  /** Checks out a connection; the store always releases it (with an error to have it closed). */
   connect(): Promise<PgPoolClient>
+  /** Where pg reports idle connections that die; the store listens when nobody else does. */
   on?(event: 'error', listener: (error: Error) => void): unknown
   listenerCount?(event: 'error'): number
 }

@@ -6,11 +6,11 @@ import { nulFree } from './text.js'
 export function createRevocationStore(db: StoreContext): RevocationStore {
   const { t } = db
   const prune = db.periodically((now) =>
-    db.query(`DELETE FROM ${t.revokedTokens} WHERE expires_at <= $1`, [now]),
+    db.write(`DELETE FROM ${t.revokedTokens} WHERE expires_at <= $1`, [now]),
   )
   return {
     async revoke(jti, expiresAt) {
-      await db.query(
+      await db.write(
         `INSERT INTO ${t.revokedTokens} (jti, expires_at) VALUES ($1, $2)
          ON CONFLICT (jti) DO UPDATE
            SET expires_at = GREATEST(${t.revokedTokens}.expires_at, EXCLUDED.expires_at)`,

@@ -54,7 +54,7 @@ export function createSigningKeyStore(db: StoreContext): SigningKeyStore {
 
     async activate(candidate) {
       for (let attempt = 0; attempt < 5; attempt++) {
-        const inserted = await db.query<SigningKeyRow>(
+        const inserted = await db.write<SigningKeyRow>(
           `${insert} ON CONFLICT (alg) WHERE rotated_at IS NULL DO NOTHING RETURNING ${columns}`,
           values(candidate),
         )

@@ -3,8 +3,8 @@
  * `temporarily_unavailable` for it, like for any store failure.
  */
 export class PostgresTimeoutError extends Error {
-  constructor(ms: number) {
-    super(`PostgreSQL gave no answer in ${ms} ms`)
+  constructor(ms: number, options?: ErrorOptions) {
+    super(`PostgreSQL gave no answer in ${ms} ms`, options)
     this.name = 'PostgresTimeoutError'
   }
 }

@@ -3,7 +3,7 @@ import type { ApimwStore, StoreChange } from '@apimw/core'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { changeChannel, createPostgresStore } from '../src/index.js'
-import { DATABASE_URL, usePostgres } from './pg-fixture.js'
+import { DATABASE_URL, randomSchema, usePostgres } from './pg-fixture.js'
 
 /** Publishes probes from `from` until `to` hears one: its LISTEN is then in place. */
 async function listening(to: ApimwStore, from: ApimwStore): Promise<void> {
@@ -162,12 +162,77 @@ describe('change feed (LISTEN/NOTIFY)', () => {
     const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 })
     const schema = `apimw_test_${randomBytes(6).toString('hex')}`
     const store = createPostgresStore({ pool, schema })
-    store.changes?.subscribe(() => {})
-    await listening(store, store)
-    await store.close()
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+    try {
+      store.changes?.subscribe(() => {})
+      await listening(store, store)
+      await store.close()
+    } finally {
+      try {
+        await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+      } finally {
+        await pool.end()
+      }
+    }
+    expect(pool.totalCount).toBe(0)
+  })
+
+  it('close() resolves at once while the feed waits for a connection of an exhausted pool', async () => {
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 })
+    const errors: unknown[] = []
+    const store = createPostgresStore({
+      pool,
+      schema: randomSchema(),
+      queryTimeoutMs: 60_000,
+      onError: (e) => errors.push(e),
+    })
+    const held = await pool.connect()
+    try {
+      store.changes?.subscribe(() => {})
+      expect(pool.waitingCount).toBe(1) // the feed's checkout, queued behind the held connection
+      const closed = await Promise.race([
+        store.close().then(() => 'closed'),
+        new Promise((resolve) => setTimeout(resolve, 2_000, 'still waiting')),
+      ])
+      expect(closed).toBe('closed')
+    } finally {
+      held.release()
+    }
+    // The attempt gets the connection now and closes it rather than listening: pool.end() ends.
     await pool.end()
     expect(pool.totalCount).toBe(0)
+    expect(errors).toEqual([])
+  })
+
+  it('gives up a LISTEN attempt that gets no connection in time, reports it and tries again', async () => {
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 })
+    const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 1 })
+    const schema = randomSchema()
+    const errors: unknown[] = []
+    const store = createPostgresStore({
+      pool,
+      schema,
+      queryTimeoutMs: 100,
+      onError: (e) => errors.push(e),
+    })
+    const held = await pool.connect()
+    try {
+      store.changes?.subscribe(() => {})
+      await until(async () => errors.length >= 2, 'the stalled attempts reported')
+      expect(errors.map(String)).toEqual(
+        errors.map(() => expect.stringMatching(/no answer in 100 ms/)),
+      )
+      // Retries wait for the one pending checkout instead of queueing more.
+      expect(pool.waitingCount).toBe(1)
+      held.release()
+      await until(
+        async () => (await listeners(admin, changeChannel(schema))).length === 1,
+        'listening after the pool freed up',
+      )
+    } finally {
+      await store.close()
+      await pool.end()
+      await admin.end()
+    }
   })
 
   it('has no feed with changes: false', () => {

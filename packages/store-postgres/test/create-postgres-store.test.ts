@@ -106,4 +106,30 @@ describe('createPostgresStore', () => {
     )
     expect(rows[0]?.indexdef).toMatch(/\(key_id, id\)/)
   })
+
+  it('caps the audit table at 1 000 000 events by default', { timeout: 60_000 }, async () => {
+    const { open, pools, schema } = postgres()
+    const store = open({ pruneEvery: 1 })
+    await store.audit.write({ type: 'key.created', at: '2023-11-14T22:13:20.000Z' }) // migrates
+    await pools[0].query(
+      `INSERT INTO "${schema}".audit_events (type, at, event)
+       SELECT 'auth.failed', 'old', '{}'::json FROM generate_series(1, 1000000)`,
+    )
+    const newest = { type: 'key.revoked' as const, at: '2023-11-14T22:13:21.000Z' }
+    await store.audit.write(newest)
+    await store.close() // waits for the background prune
+    const { rows } = await pools[0].query(`SELECT count(*)::int AS n FROM "${schema}".audit_events`)
+    expect(rows[0].n).toBe(1_000_000)
+    expect(await store.audit.tail({ limit: 1 })).toEqual([newest])
+  })
+
+  it('keeps every audit event with maxAuditEvents: null', async () => {
+    const { open } = postgres()
+    const store = open({ maxAuditEvents: null, pruneEvery: 1 })
+    for (let i = 0; i < 5; i++) {
+      await store.audit.write({ type: 'auth.failed', at: new Date((NOW + i) * 1000).toISOString() })
+    }
+    await store.close()
+    expect(await store.audit.tail({ limit: 10 })).toHaveLength(5)
+  })
 })

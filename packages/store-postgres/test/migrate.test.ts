@@ -32,10 +32,46 @@ describe('migrate', () => {
       migrate(a, name),
       migrate(b, name),
     ])
-    expect(applied.flat()).toEqual([1])
+    expect(applied.flat()).toEqual([1, 2])
     expect(await migrate(b, name)).toEqual([])
-    const { rows } = await a.query(`SELECT version, name FROM "${name}".schema_migrations`)
-    expect(rows).toEqual([{ version: 1, name: 'create tables' }])
+    const { rows } = await a.query(
+      `SELECT version, name FROM "${name}".schema_migrations ORDER BY version`,
+    )
+    expect(rows).toEqual([
+      { version: 1, name: 'create tables' },
+      { version: 2, name: 'refresh token replaced_by' },
+    ])
+  })
+
+  it('brings a schema at version 1 up to date, keeping its refresh tokens', async () => {
+    const [a] = [pool()]
+    const name = schema()
+    await a.query(`CREATE SCHEMA "${name}"`)
+    await a.query(`CREATE TABLE "${name}".schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+    const tables = (await import('../src/sql.js')).tables(name)
+    const { migrations } = await import('../src/migrations.js')
+    await a.query(migrations[0]!.sql(tables))
+    await a.query(`INSERT INTO "${name}".schema_migrations VALUES (1, 'create tables')`)
+    await a.query(
+      `INSERT INTO ${tables.refreshTokenFamilies} VALUES ('f', 'k', 1700003600, NULL);
+       INSERT INTO ${tables.refreshTokens}
+         VALUES ('sha256:old', 'f', 'k', '{a}', 'test', 1700000000, 1700003600, 1700000010)`,
+    )
+    const store = createPostgresStore({ pool: a, schema: name })
+    try {
+      // Used before the upgrade: no replaced_by, so any rotation is a reuse.
+      expect(await store.refreshTokens.rotate('sha256:old', 'sha256:new', 1_700_000_020)).toEqual({
+        outcome: 'reused',
+        previous: expect.objectContaining({
+          usedAt: 1_700_000_010,
+          familyRevokedAt: 1_700_000_020,
+        }),
+      })
+      expect(await migrate(a, name)).toEqual([])
+    } finally {
+      await store.close()
+    }
   })
 
   it('lets stores that start together on a new schema migrate it once, lazily', async () => {

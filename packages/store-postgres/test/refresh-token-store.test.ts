@@ -60,6 +60,23 @@ describe('refresh tokens on Postgres', () => {
     expect(await stores[0].refreshTokens.find('sha256:third')).toBeUndefined()
   })
 
+  it('reports concurrent repeats of one rotation (same next hash, two pools) as that rotation', async () => {
+    const { stores } = postgres()
+    await stores[0].refreshTokens.create(first())
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        stores[i % 2]!.refreshTokens.rotate('sha256:first', 'sha256:second', NOW + 5),
+      ),
+    )
+    const rotated = {
+      outcome: 'rotated',
+      previous: first({ usedAt: NOW + 5 }),
+      next: first({ hash: 'sha256:second', issuedAt: NOW + 5 }),
+    }
+    for (const result of results) expect(result).toEqual(rotated)
+    expect(await stores[1].refreshTokens.find('sha256:second')).toEqual(rotated.next)
+  })
+
   it('refuses an expired family and an unknown token without changing anything', async () => {
     const { stores } = postgres()
     await stores[0].refreshTokens.create(first())

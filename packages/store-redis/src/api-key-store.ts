@@ -24,11 +24,15 @@ redis.call('ZADD', KEYS[2], seq, ARGV[1])
 return 1
 `)
 
-// KEYS: record. ARGV: next secret (JSON), previousExpiresAt.
+// KEYS: record. ARGV: next secret (JSON), previousExpiresAt. Idempotent: when the current secret
+// already is the next one, this rotation has run before (a command that timed out may still run,
+// and ioredis resends unanswered commands after a reconnect), so it returns the record unchanged
+// instead of pushing the old secret out.
 const rotateSecret = defineScript(`
 local f = redis.call('HMGET', KEYS[1], ${FIELDS})
 if not f[1] or f[3] ~= '' then return nil end
 local current = cjson.decode(f[2])[1]
+if current and current.hash == cjson.decode(ARGV[1]).hash then return f end
 local secrets = '[' .. ARGV[1] .. ']'
 if current then
   local previous = cjson.encode({ hash = current.hash, expiresAt = tonumber(ARGV[2]) })

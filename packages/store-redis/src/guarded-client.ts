@@ -31,7 +31,9 @@ const OPENING = new Set(['connecting', 'connect'])
  * - while it is being opened (`connecting`, `connect`), the command waits for `ready` (within the
  *   timeout) and is only then sent;
  * - every command gets `timeoutMs` for its answer. A command that timed out may still run on the
- *   server later (as with any lost reply): each step is one script, so it runs whole or not at all.
+ *   server later (as with any lost reply), and ioredis may send it again after a reconnect
+ *   (`autoResendUnfulfilledCommands`), so it can even run twice: each step is one script, so it
+ *   runs whole or not at all, and each script is written to be safe to run again.
  * `wait` (a `lazyConnect` client not yet used) sends the command, which makes ioredis connect.
  */
 export function guardClient(client: RedisClient, timeoutMs: number): RedisClient {

@@ -19,8 +19,11 @@ export interface KeyNames {
   refreshToken(hash: string): string
   /** Prefix of refresh token family hashes (scripts append the family id). */
   refreshFamilyPrefix: string
-  /** Sorted set of the families of one API key (score: family expiry). */
-  refreshFamiliesOfKey(keyId: string): string
+  /**
+   * Prefix of the per-API-key revocation markers (scripts append the key id): a string holding the
+   * time `revokeByKey` revoked every family of that key. Never deleted: a revoked key stays revoked.
+   */
+  refreshKeyRevokedPrefix: string
   /** One revoked access token, by `jti`. */
   revocation(jti: string): string
   /** One fixed-window counter. */
@@ -29,6 +32,13 @@ export interface KeyNames {
   auditLog: string
   /** The capped list of the audit events of one API key, newest first. */
   auditLogOfKey(keyId: string): string
+  /** Prefix of the per-key audit lists (scripts append the key id). */
+  auditLogOfKeyPrefix: string
+  /**
+   * Sorted set of the key ids that have a per-key audit list (score: the shared sequence at their
+   * latest event), trimmed to `maxAuditKeys` by deleting the least recently written lists.
+   */
+  auditKeyIndex: string
   /** The pub/sub channel of the change feed (a channel, not a key). */
   changeChannel: string
 }
@@ -43,11 +53,13 @@ export function keyNames(prefix: string): KeyNames {
     activeSigningKey: (alg) => `${prefix}sigkey-active:${alg}`,
     refreshToken: (hash) => `${prefix}rt:${hash}`,
     refreshFamilyPrefix: `${prefix}rtfamily:`,
-    refreshFamiliesOfKey: (keyId) => `${prefix}rtfamilies:${keyId}`,
+    refreshKeyRevokedPrefix: `${prefix}rtkey-revoked:`,
     revocation: (jti) => `${prefix}revoked:${jti}`,
     counter: (name) => `${prefix}counter:${name}`,
     auditLog: `${prefix}audit`,
     auditLogOfKey: (keyId) => `${prefix}audit-key:${keyId}`,
+    auditLogOfKeyPrefix: `${prefix}audit-key:`,
+    auditKeyIndex: `${prefix}audit-keys`,
     changeChannel: `${prefix}changes`,
   }
 }

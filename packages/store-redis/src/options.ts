@@ -25,6 +25,18 @@ export interface RedisSubscriber {
   disconnect(): void
 }
 
+/**
+ * Options of {@link createRedisStore}. Only `client` is required. Every number is checked when the
+ * store is created: a bad one throws a `TypeError` naming it.
+ *
+ * @example
+ * const store = createRedisStore({
+ *   client: new Redis(process.env.REDIS_URL),
+ *   keyPrefix: '{apimw}:', // a hash tag keeps every key in one Redis Cluster slot
+ *   commandTimeoutMs: 1000,
+ *   onError: (error) => console.warn('apimw change feed:', error),
+ * })
+ */
 export interface RedisStoreOptions {
   /**
    * An ioredis client the caller owns: the store never connects, quits or disconnects it. It must
@@ -42,6 +54,13 @@ export interface RedisStoreOptions {
   /** Most events kept per API key for `audit.tail({ keyId })`. Default 1 000. */
   maxAuditEventsPerKey?: number
   /**
+   * Most per-key audit lists kept. Key ids in audit events come from requests, so unauthenticated
+   * traffic could otherwise create one list per id it makes up; past this number the lists written
+   * least recently are deleted. Memory is bounded by `maxAuditKeys` × `maxAuditEventsPerKey`
+   * events. Default 100 000.
+   */
+  maxAuditKeys?: number
+  /**
    * Seconds a per-key audit list lives after its last event, so that ids seen only in failed
    * attempts do not pile up. Default 2 592 000 (30 days).
    */
@@ -49,7 +68,9 @@ export interface RedisStoreOptions {
   /**
    * Milliseconds a command may take before the store gives up on it (the request then answers
    * 503). While the client is reconnecting after a lost connection, commands fail at once instead
-   * of waiting in ioredis's offline queue. Default 2000.
+   * of waiting in ioredis's offline queue. A command given up on may still run later (or, with
+   * ioredis's `autoResendUnfulfilledCommands`, twice): every write is one script that is safe to
+   * run again (a repeated counter increment or audit event counts once more). Default 2000.
    */
   commandTimeoutMs?: number
   /**
@@ -73,6 +94,7 @@ export interface ResolvedRedisStoreOptions {
   keyPrefix: string
   maxAuditEvents: number
   maxAuditEventsPerKey: number
+  maxAuditKeys: number
   auditKeyTtlSeconds: number
   commandTimeoutMs: number
   changes: boolean
@@ -119,6 +141,7 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedRedisStoreOp
       options.maxAuditEventsPerKey,
       1_000,
     ),
+    maxAuditKeys: positiveInteger('maxAuditKeys', options.maxAuditKeys, 100_000),
     auditKeyTtlSeconds: positiveInteger(
       'auditKeyTtlSeconds',
       options.auditKeyTtlSeconds,

@@ -42,6 +42,28 @@ describe.each(drivers)('API keys on Redis ($name)', (driver) => {
     expect(await stores[0].keys.get(record.key)).toEqual(rotated)
   })
 
+  it('rotateSecret run twice with the same secret (a resent script) keeps the old secret', async () => {
+    const { stores } = redis()
+    await stores[0].keys.create(key())
+    const next = { hash: 'sha256:two', expiresAt: null }
+    const first = await stores[0].keys.rotateSecret(key().key, next, NOW + 3600)
+    const again = await stores[1].keys.rotateSecret(key().key, next, NOW + 7200)
+    const expected = key({
+      secrets: [next, { hash: 'sha256:one/+=', expiresAt: NOW + 3600 }],
+    })
+    expect(first).toEqual(expected)
+    expect(again).toEqual(expected)
+    expect(await stores[0].keys.get(key().key)).toEqual(expected)
+    // A different secret is a new rotation as usual.
+    expect(
+      (await stores[0].keys.rotateSecret(key().key, { hash: 'sha256:3', expiresAt: null }, NOW))
+        ?.secrets,
+    ).toEqual([
+      { hash: 'sha256:3', expiresAt: null },
+      { hash: 'sha256:two', expiresAt: NOW },
+    ])
+  })
+
   it('lets exactly one of two concurrent creates of one id win', async () => {
     const { stores } = redis()
     const results = await Promise.allSettled([

@@ -18,6 +18,7 @@ describe('createRedisStore options', () => {
     expect(() => createRedisStore({ client, auditKeyTtlSeconds: 1.5 })).toThrow(
       /"auditKeyTtlSeconds"/,
     )
+    expect(() => createRedisStore({ client, maxAuditKeys: 0 })).toThrow(/"maxAuditKeys"/)
     expect(() => createRedisStore({ client, commandTimeoutMs: 0 })).toThrow(/"commandTimeoutMs"/)
     expect(() => createRedisStore({ client, changes: 'yes' as unknown as boolean })).toThrow(
       /"changes"/,
@@ -76,7 +77,8 @@ describe.each(drivers)('createRedisStore ($name)', (driver) => {
       usedAt: null,
       familyRevokedAt: null,
     })
-    await store.revocations.revoke('jti', NOW + 60)
+    await store.refreshTokens.revokeByKey('apimw_test_k', NOW + 1)
+    await store.revocations.revoke('jti', NOW + 60, NOW)
     await store.counters.increment('c', 60, NOW)
     await store.audit.write({
       type: 'key.created',
@@ -112,11 +114,12 @@ describe.each(drivers)('createRedisStore ($name)', (driver) => {
         'apikeys',
         'audit',
         'audit-key:apimw_test_k',
+        'audit-keys',
         'counter:c',
         'revoked:jti',
         'rt:sha256:r',
-        'rtfamilies:apimw_test_k',
         'rtfamily:f',
+        'rtkey-revoked:apimw_test_k',
         'seq',
         'sigkey-active:ES256',
         'sigkey:kid',

@@ -89,4 +89,52 @@ describe.each(drivers)('refresh tokens on Redis ($name)', (driver) => {
     expect((await stores[0].refreshTokens.find('sha256:other'))?.familyRevokedAt).toBe(NOW + 1)
     expect((await stores[0].refreshTokens.find('sha256:foreign'))?.familyRevokedAt).toBeNull()
   })
+
+  it('revokeByKey writes one marker instead of touching each family, and find reports its time', async () => {
+    const { stores, clients, prefix } = redis()
+    for (let i = 0; i < 3; i++) {
+      await stores[0].refreshTokens.create(first({ hash: `sha256:f${i}`, familyId: `family-${i}` }))
+    }
+    await stores[0].refreshTokens.revokeFamily('family-0', NOW + 1)
+    await stores[1].refreshTokens.revokeByKey('apimw_test_key1', NOW + 2)
+    await stores[1].refreshTokens.revokeByKey('apimw_test_key1', NOW + 3)
+    expect(await clients[0].call('GET', `${prefix}rtkey-revoked:apimw_test_key1`)).toBe(
+      String(NOW + 2),
+    )
+    // The families themselves are untouched: the cost does not grow with their number.
+    expect(await clients[0].call('HGET', `${prefix}rtfamily:family-1`, 'revokedAt')).toBe('')
+    expect((await stores[0].refreshTokens.find('sha256:f0'))?.familyRevokedAt).toBe(NOW + 1)
+    expect((await stores[0].refreshTokens.find('sha256:f1'))?.familyRevokedAt).toBe(NOW + 2)
+    // A later revokeFamily keeps the first revocation time, the key's.
+    await stores[0].refreshTokens.revokeFamily('family-2', NOW + 9)
+    expect((await stores[0].refreshTokens.find('sha256:f2'))?.familyRevokedAt).toBe(NOW + 2)
+    expect(await stores[0].refreshTokens.rotate('sha256:f1', 'sha256:x', NOW + 10)).toEqual({
+      outcome: 'invalid',
+    })
+    expect(await stores[0].refreshTokens.find('sha256:x')).toBeUndefined()
+  })
+
+  it('treats a family created after revokeByKey (a token request racing the revocation) as revoked', async () => {
+    const { stores } = redis()
+    await stores[0].refreshTokens.revokeByKey('apimw_test_key1', NOW + 1)
+    await stores[1].refreshTokens.create(first({ issuedAt: NOW + 2 }))
+    expect((await stores[0].refreshTokens.find('sha256:first'))?.familyRevokedAt).toBe(NOW + 1)
+    expect(await stores[0].refreshTokens.rotate('sha256:first', 'sha256:n', NOW + 3)).toEqual({
+      outcome: 'invalid',
+    })
+  })
+
+  it('a replayed rotation reports the records as stored, even after the next token was used', async () => {
+    const { stores } = redis()
+    await stores[0].refreshTokens.create(first())
+    const rotated = await stores[0].refreshTokens.rotate('sha256:first', 'sha256:second', NOW + 5)
+    await stores[0].refreshTokens.rotate('sha256:second', 'sha256:third', NOW + 6)
+    // The same script again (ioredis resending it after a reconnect), at any time.
+    expect(await stores[1].refreshTokens.rotate('sha256:first', 'sha256:second', NOW + 7)).toEqual(
+      rotated.outcome === 'rotated'
+        ? { ...rotated, next: { ...rotated.next, usedAt: NOW + 6 } }
+        : 'unreachable',
+    )
+    expect((await stores[0].refreshTokens.find('sha256:third'))?.familyRevokedAt).toBeNull()
+  })
 })

@@ -70,6 +70,8 @@ export function createApiKeyStore(db: Database): ApiKeyStore {
       const row = select.get(key)
       if (!row || row.revoked_at !== null) return undefined
       const [current] = fromJson<SecretHash[]>(row.secrets)
+      // Idempotent: the new secret is the current one already (a retried call).
+      if (current?.hash === next.hash) return toRecord(row)
       const secrets = current
         ? [secretHash(next), { hash: current.hash, expiresAt: previousExpiresAt }]
         : [secretHash(next)]

@@ -1,7 +1,7 @@
 import type { AuditEvent, AuditEventType, AuditStore } from '@apimw/core'
 import type { Database } from 'better-sqlite3'
 import { fromJson, toJson } from './json.js'
-import { prepare } from './statement.js'
+import { periodically, prepare } from './statement.js'
 
 interface AuditRow {
   type: string
@@ -25,11 +25,15 @@ function toEvent(row: AuditRow): AuditEvent {
 
 const columns = 'type, at, key_id, ip, reason, request_id, details'
 
+/** Writes between two checks of `maxAuditEvents`. */
+const PRUNE_EVERY = 1000
+
 /**
  * Audit events in `audit_events`, in write order (an AUTOINCREMENT id). The (key_id, id) index
- * serves `tail({ keyId })`.
+ * serves `tail({ keyId })`. With `maxAuditEvents` (not `null`), every {@link PRUNE_EVERY} writes
+ * delete the events older than the newest `maxAuditEvents`.
  */
-export function createAuditStore(db: Database): AuditStore {
+export function createAuditStore(db: Database, maxAuditEvents: number | null): AuditStore {
   const insert = prepare<[AuditRow]>(
     db,
     `INSERT INTO audit_events (${columns})
@@ -47,6 +51,19 @@ export function createAuditStore(db: Database): AuditStore {
      ) ORDER BY id`,
   )
 
+  const deleteOldest = prepare<[number]>(
+    db,
+    'DELETE FROM audit_events WHERE id <= (SELECT max(id) FROM audit_events) - ?',
+  )
+  const prune = periodically(PRUNE_EVERY, (max: number) => {
+    try {
+      deleteOldest.run(max)
+    } catch {
+      // Housekeeping only, after the event was written: a failure (e.g. SQLITE_BUSY) must not
+      // fail the write. The store has no error callback to report it to; the next check retries.
+    }
+  })
+
   return {
     async write(event) {
       insert.run({
@@ -58,6 +75,7 @@ export function createAuditStore(db: Database): AuditStore {
         request_id: event.requestId ?? null,
         details: event.details === undefined ? null : toJson(event.details),
       })
+      if (maxAuditEvents !== null) prune(maxAuditEvents)
     },
     async tail({ keyId, limit }) {
       if (!(limit >= 1)) return []

@@ -34,13 +34,11 @@ export function createCounterStore(db: Database): CounterStore {
     if (!row) throw new Error(`counter ${name} was not written`)
     return toValue(row)
   })
-  let lastNow = 0
-  const sweep = periodically(sweepEvery, () => deleteEnded.run(lastNow))
+  const sweep = periodically(sweepEvery, (now: number) => deleteEnded.run(now))
 
   return {
     async increment(name, windowSeconds, now) {
-      lastNow = now
-      sweep()
+      sweep(now)
       return increment.immediate(name, windowSeconds, now)
     },
     async get(name, now) {

@@ -87,6 +87,12 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX audit_events_key_id ON audit_events (key_id, id);
     `,
   },
+  {
+    version: 2,
+    name: 'refresh token replaced_by',
+    // The hash of the token a rotation issued for this one: a replayed rotation is recognised.
+    sql: 'ALTER TABLE refresh_tokens ADD COLUMN replaced_by TEXT;',
+  },
 ]
 
 /** The schema version this package writes. */

@@ -6,7 +6,7 @@ import type {
 } from '@apimw/core'
 import type { Database } from 'better-sqlite3'
 import { fromJson, toJson } from './json.js'
-import { prepare } from './statement.js'
+import { periodically, prepare } from './statement.js'
 
 interface RefreshTokenRow {
   hash: string
@@ -18,6 +18,7 @@ interface RefreshTokenRow {
   expires_at: number
   used_at: number | null
   revoked_at: number | null
+  replaced_by: string | null
 }
 
 function toRecord(row: RefreshTokenRow): RefreshTokenRecord {
@@ -40,13 +41,15 @@ const PRUNE_EVERY = 1000
 /**
  * Refresh tokens in two tables: `refresh_families` holds what a family shares (key, scopes,
  * environment, absolute expiry, revocation) and `refresh_tokens` one row per token of it, so a
- * rotation cannot change what the family grants.
+ * rotation cannot change what the family grants. A used token keeps in `replaced_by` the hash of
+ * the token issued for it, so that a repeated rotation (same token, same next hash) is told apart
+ * from a reuse.
  */
 export function createRefreshTokenStore(db: Database): RefreshTokenStore {
   const select = prepare<[string], RefreshTokenRow>(
     db,
     `SELECT t.hash, t.family_id, f.key_id, f.scopes, f.environment, t.issued_at, f.expires_at,
-            t.used_at, f.revoked_at
+            t.used_at, f.revoked_at, t.replaced_by
      FROM refresh_tokens t JOIN refresh_families f ON f.family_id = t.family_id
      WHERE t.hash = ?`,
   )
@@ -72,9 +75,9 @@ export function createRefreshTokenStore(db: Database): RefreshTokenStore {
     `INSERT INTO refresh_tokens (hash, family_id, issued_at, used_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (hash) DO NOTHING`,
   )
-  const markUsed = prepare<[number, string]>(
+  const markUsed = prepare<[number, string, string]>(
     db,
-    'UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL',
+    'UPDATE refresh_tokens SET used_at = ?, replaced_by = ? WHERE hash = ? AND used_at IS NULL',
   )
   const revokeFamily = prepare<[number, string]>(
     db,
@@ -97,7 +100,15 @@ export function createRefreshTokenStore(db: Database): RefreshTokenStore {
     pruneTokens.run(now)
     pruneFamilies.run(now)
   })
-  let createsSincePrune = 0
+  const pruneNowAndThen = periodically(PRUNE_EVERY, (now: number) => {
+    try {
+      prune.immediate(now)
+    } catch {
+      // Housekeeping only, run after the create committed: a failure (e.g. SQLITE_BUSY past the
+      // busy timeout) must not fail that create. The store has no error callback to report it
+      // to; the next sweep deletes what this one left.
+    }
+  })
 
   const find = (hash: string): RefreshTokenRecord | undefined => {
     const row = select.get(hash)
@@ -123,10 +134,14 @@ export function createRefreshTokenStore(db: Database): RefreshTokenStore {
     if (!token || token.revoked_at !== null || now >= token.expires_at)
       return { outcome: 'invalid' }
     if (token.used_at !== null) {
+      // The rotation that used this token, repeated (same next hash): report it again, as stored,
+      // changing nothing. Only the caller that drew the next token knows its hash.
+      const next = token.replaced_by === nextHash ? find(nextHash) : undefined
+      if (next) return { outcome: 'rotated', previous: toRecord(token), next }
       revokeFamily.run(now, token.family_id)
       return { outcome: 'reused', previous: toRecord({ ...token, revoked_at: now }) }
     }
-    markUsed.run(now, hash)
+    markUsed.run(now, nextHash, hash)
     const inserted = insertToken.run(nextHash, token.family_id, now, null)
     if (inserted.changes === 0) throw new Error('refresh token hash exists')
     const next = find(nextHash)
@@ -137,10 +152,7 @@ export function createRefreshTokenStore(db: Database): RefreshTokenStore {
   return {
     async create(record) {
       create.immediate(record)
-      if (++createsSincePrune >= PRUNE_EVERY) {
-        createsSincePrune = 0
-        prune.immediate(record.issuedAt)
-      }
+      pruneNowAndThen(record.issuedAt)
     },
     async find(hash) {
       return find(hash)

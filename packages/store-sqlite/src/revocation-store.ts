@@ -21,16 +21,14 @@ export function createRevocationStore(db: Database): RevocationStore {
     'DELETE FROM revocations WHERE jti = ? AND expires_at <= ?',
   )
   const deleteExpired = prepare<[number]>(db, 'DELETE FROM revocations WHERE expires_at <= ?')
-  let lastNow = 0
-  const sweep = periodically(sweepEvery, () => deleteExpired.run(lastNow))
+  const sweep = periodically(sweepEvery, (now: number) => deleteExpired.run(now))
 
   return {
     async revoke(jti, expiresAt) {
       upsert.run(jti, expiresAt)
     },
     async isRevoked(jti, now) {
-      lastNow = now
-      sweep()
+      sweep(now)
       const row = select.get(jti)
       if (!row) return false
       if (row.expires_at > now) return true

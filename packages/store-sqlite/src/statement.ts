@@ -11,14 +11,20 @@ export function prepare<Params extends unknown[], Row = unknown>(
   return db.prepare<Params, Row>(sql).safeIntegers(false)
 }
 
-/** Runs `task` once every `every` calls (lazy clean-up of expired rows). */
-export function periodically(every: number, task: () => void): () => void {
+/**
+ * Runs `task` (with the arguments of the call) once every `every` calls: lazy clean-up of expired
+ * rows.
+ */
+export function periodically<Args extends unknown[]>(
+  every: number,
+  task: (...args: Args) => void,
+): (...args: Args) => void {
   let calls = 0
-  return () => {
+  return (...args) => {
     calls += 1
     if (calls >= every) {
       calls = 0
-      task()
+      task(...args)
     }
   }
 }

@@ -67,6 +67,30 @@ describe('migrations', () => {
     expect(appliedRows(db)).toHaveLength(migrations.length)
   })
 
+  it('upgrades a version 1 file: a token used before the upgrade is a reuse when presented again', async () => {
+    const path = join(await tempDir(), 'apimw.db')
+    const db = connect(path)
+    db.exec(`CREATE TABLE schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL DEFAULT (unixepoch()))`)
+    db.exec(migrations[0]!.sql)
+    db.prepare("INSERT INTO schema_migrations (version, name) VALUES (1, 'initial schema')").run()
+    db.exec(`INSERT INTO refresh_families VALUES ('f', 'k', '["a"]', 'test', 1700003600, NULL);
+             INSERT INTO refresh_tokens VALUES ('sha256:old', 'f', 1700000000, 1700000010);`)
+    const store = createSqliteStore({ path })
+    try {
+      expect(currentVersion(db)).toBe(schemaVersion)
+      expect(await store.refreshTokens.rotate('sha256:old', 'sha256:new', 1_700_000_020)).toEqual({
+        outcome: 'reused',
+        previous: expect.objectContaining({
+          usedAt: 1_700_000_010,
+          familyRevokedAt: 1_700_000_020,
+        }),
+      })
+    } finally {
+      await store.close()
+    }
+  })
+
   it('creates the schema in a caller-owned database', () => {
     const db = connect(':memory:')
     createSqliteStore({ database: db })
