@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, AuditEvent, Environment, SigningKeyRecord } from '@apimw/core'
+import type { ApiKeyRecord, AuditEvent, Environment, SigningKeyInfo } from '@apimw/core'
 import { fields, isoTime, list, printable, shortTime } from './format.js'
 
 /** An API key as the CLI shows it (`keys list`, `keys show`, `keys revoke`): never a secret or a hash. */
@@ -39,7 +39,7 @@ export function keyView(record: ApiKeyRecord): KeyView {
   }
 }
 
-export function signingKeyView(record: SigningKeyRecord): SigningKeyView {
+export function signingKeyView(record: SigningKeyInfo): SigningKeyView {
   return {
     kid: record.kid,
     alg: record.alg,
@@ -57,7 +57,7 @@ export function keyStatus(record: ApiKeyRecord, now: number): string {
 }
 
 /** `active` (signs new tokens), `verifying` (rotated, still verifies) or `retired`. */
-export function signingKeyStatus(record: SigningKeyRecord, now: number): string {
+export function signingKeyStatus(record: SigningKeyInfo, now: number): string {
   if (record.rotatedAt === null) return 'active'
   return record.notAfter === null || record.notAfter > now ? 'verifying' : 'retired'
 }

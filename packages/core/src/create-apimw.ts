@@ -18,6 +18,11 @@ import type { Surface } from './wire/to-wire-response.js'
 import { jsonResponse, toWireResponse } from './wire/to-wire-response.js'
 import type { WireRequest, WireResponse } from './wire/types.js'
 
+/** A signing key as the management API shows it: everything but the private JWK. */
+export type SigningKeyInfo = Omit<SigningKeyRecord, 'privateJwk'>
+
+const info = ({ privateJwk: _private, ...rest }: SigningKeyRecord): SigningKeyInfo => rest
+
 /** What `apimw.options` shows: every resolved option but the pepper. */
 export type PublicOptions = Omit<ResolvedOptions, 'pepper'>
 
@@ -35,10 +40,11 @@ export interface Apimw {
   authenticate(req: WireRequest, need?: BearerRequirements): Promise<AuthenticateResult>
   /** Create, rotate, revoke and list API keys. Changes take effect in this instance at once. */
   readonly keys: KeyManager
+  /** Signing keys, without their private material (it never leaves the store and the signer). */
   readonly signingKeys: {
-    list(): Promise<SigningKeyRecord[]>
+    list(): Promise<SigningKeyInfo[]>
     /** A new active key; the previous one verifies until its tokens expire, or not at all with `retirePrevious`. */
-    rotate(options?: { retirePrevious?: boolean }): Promise<SigningKeyRecord>
+    rotate(options?: { retirePrevious?: boolean }): Promise<SigningKeyInfo>
   }
   /** Revokes an access token this instance can verify; true if it was revoked. */
   revokeAccessToken(token: string): Promise<boolean>
@@ -138,7 +144,7 @@ export function createApimw(options: ApimwOptions = {}): Apimw {
     authenticate,
     keys: createKeyManager(s),
     signingKeys: {
-      list: () => s.ring.list(),
+      list: async () => (await s.ring.list()).map(info),
       async rotate(options) {
         const record = await s.ring.rotate(options)
         s.verified.clear()
@@ -147,7 +153,7 @@ export function createApimw(options: ApimwOptions = {}): Apimw {
           type: 'signing_key.rotated',
           details: { kid: record.kid, alg: record.alg },
         })
-        return record
+        return info(record)
       },
     },
     async revokeAccessToken(token) {

@@ -1,7 +1,7 @@
 export { mountedApimw, toApimw } from './adapter-support.js'
 export type { EnvConfig } from './config-from-env.js'
 export { configFromEnv } from './config-from-env.js'
-export type { Apimw, AuthenticateResult, PublicOptions } from './create-apimw.js'
+export type { Apimw, AuthenticateResult, PublicOptions, SigningKeyInfo } from './create-apimw.js'
 export { createApimw } from './create-apimw.js'
 export { keyEnvironment } from './credentials/api-key-format.js'
 export type { AnyApimwError, ApimwErrorCode, ApimwErrorOptions, FailureReason } from './errors.js'

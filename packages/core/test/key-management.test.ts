@@ -139,3 +139,17 @@ describe('usage accounting', () => {
     expect((await store.keys.get(record.key))?.lastUsedAt).toBe(t0 + 60)
   })
 })
+
+describe('signing keys through the API', () => {
+  it('never hand out private key material', async () => {
+    const { apimw } = setup()
+    const rotated = await apimw.signingKeys.rotate()
+    expect(rotated).not.toHaveProperty('privateJwk')
+    const listed = await apimw.signingKeys.list()
+    expect(listed.map((k) => k.kid)).toContain(rotated.kid)
+    for (const key of listed) {
+      expect(key).not.toHaveProperty('privateJwk')
+      expect(key.publicJwk).not.toHaveProperty('d')
+    }
+  })
+})
