@@ -2,17 +2,15 @@
  * The shared store test kit (lucia's `testAdapter`, Auth.js's `runBasicTests`): every store package
  * runs it on a real database. It checks behaviour through the public interfaces only, with `now`
  * values it chooses (never the wall clock, never a sleep), and races concurrent calls where an
- * interface promises atomicity.
+ * interface promises atomicity. Every behaviour that is the same for all stores belongs here; a store
+ * package's own tests keep only what is specific to its driver (scripts, SQL, TTLs, connections).
  */
-import type {
-  ApiKeyRecord,
-  ApimwStore,
-  AuditEvent,
-  RefreshRotation,
-  RefreshTokenRecord,
-  SigningKeyRecord,
-} from '@apimw/core'
+import type { ApimwStore, AuditEvent, RefreshRotation, StoreChange } from '@apimw/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { nextChanges, untilSubscribed } from './change-feed-probes.js'
+import { apiKey, auditEvent, NOW, refreshToken, signingKey } from './records.js'
+
+export { apiKey, auditEvent, NOW, refreshToken, signingKey } from './records.js'
 
 /** A fresh, empty store and how to dispose of it (drop the file, schema or prefix). */
 export interface StoreHandle {
@@ -27,66 +25,13 @@ export interface StoreSuiteOptions<H extends StoreHandle> {
    * Its `cleanup` must release only the second connection; it runs before `first.cleanup`.
    */
   openSecond?: (first: H) => Promise<StoreHandle>
-}
-
-/** A fixed instant (2023-11-14T22:13:20Z), in seconds. */
-export const NOW = 1_700_000_000
-
-export function apiKey(overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
-  return {
-    key: 'apimw_test_AAAAAAAAAAAAAAAAAAAAAAAA',
-    name: 'orders service',
-    environment: 'test',
-    scopes: ['orders:read', 'orders:write'],
-    allowedIps: ['10.0.0.0/8', '2001:db8::/32', '192.0.2.7'],
-    secrets: [{ hash: 'sha256:current', expiresAt: null }],
-    createdAt: NOW,
-    expiresAt: NOW + 86_400,
-    revokedAt: null,
-    lastUsedAt: null,
-    metadata: { team: 'billing', tags: ['a', 'b'], nested: { level: 2, ok: true, none: null } },
-    ...overrides,
-  }
-}
-
-export function signingKey(
-  kid: string,
-  overrides: Partial<SigningKeyRecord> = {},
-): SigningKeyRecord {
-  return {
-    kid,
-    alg: 'ES256',
-    publicJwk: { kty: 'EC', crv: 'P-256', x: `x-${kid}`, y: `y-${kid}`, kid, alg: 'ES256' },
-    privateJwk: { kty: 'EC', crv: 'P-256', x: `x-${kid}`, y: `y-${kid}`, d: `d-${kid}`, kid },
-    createdAt: NOW,
-    rotatedAt: null,
-    notAfter: null,
-    ...overrides,
-  }
-}
-
-export function refreshToken(overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord {
-  return {
-    hash: 'sha256:refresh-1',
-    familyId: 'family-1',
-    keyId: 'apimw_test_AAAAAAAAAAAAAAAAAAAAAAAA',
-    scopes: ['orders:read', 'orders:write'],
-    environment: 'test',
-    issuedAt: NOW,
-    expiresAt: NOW + 2_592_000,
-    usedAt: null,
-    familyRevokedAt: null,
-    ...overrides,
-  }
-}
-
-export function auditEvent(n: number, overrides: Partial<AuditEvent> = {}): AuditEvent {
-  return {
-    type: 'token.issued',
-    at: new Date((NOW + n) * 1000).toISOString(),
-    requestId: `req-${n}`,
-    ...overrides,
-  }
+  /**
+   * The store runs each `refreshTokens.rotate()` as one serialised step across connections (a Lua
+   * script, conditional UPDATEs on one row), so a race of N calls of one token with distinct next hashes ends in exactly
+   * one `rotated`, one `reused` and N - 2 `invalid`. Without it the race checks only what the
+   * interface promises (one `rotated`, at least one `reused`, the family revoked).
+   */
+  serialisedRotate?: boolean
 }
 
 const outcomes = (results: RefreshRotation[]) => ({
@@ -129,6 +74,8 @@ export function defineStoreSuite<H extends StoreHandle>(
       }
     }
     const pick = (stores: ApimwStore[], i: number): ApimwStore => stores[i % stores.length]!
+    /** The second connection when there is one, else the only one. */
+    const last = (stores: ApimwStore[]): ApimwStore => stores[stores.length - 1]!
 
     describe('keys', () => {
       it('returns undefined for an unknown or malformed key id', async () => {
@@ -136,6 +83,9 @@ export function defineStoreSuite<H extends StoreHandle>(
         expect(await store.keys.get('')).toBeUndefined()
         expect(await store.keys.get("'; DROP TABLE api_keys; --")).toBeUndefined()
         expect(await store.keys.get('apimw_test_\u0000\u{1F600}')).toBeUndefined()
+        for (const id of ['*', 'a:b:c', '{tag}', 'ü'.repeat(100)]) {
+          expect(await store.keys.get(id)).toBeUndefined()
+        }
       })
 
       it('returns a created record unchanged', async () => {
@@ -150,10 +100,55 @@ export function defineStoreSuite<H extends StoreHandle>(
         expect(await store.keys.get(record.key)).toEqual(record)
       })
 
-      it('keeps null and empty fields as they were given', async () => {
+      it('keeps null and empty fields as they were given, on every connection and through updates', async () => {
         const record = apiKey({ allowedIps: [], scopes: [], expiresAt: null, metadata: {} })
         await store.keys.create(record)
-        expect(await store.keys.get(record.key)).toEqual(record)
+        await connections(async (stores) => {
+          for (const s of stores) expect(await s.keys.get(record.key)).toEqual(record)
+          const next = { hash: 'sha256:two', expiresAt: null }
+          const rotated = {
+            ...record,
+            secrets: [next, { hash: 'sha256:current', expiresAt: NOW + 60 }],
+          }
+          expect(await last(stores).keys.rotateSecret(record.key, next, NOW + 60)).toEqual(rotated)
+          for (const s of stores) expect(await s.keys.get(record.key)).toEqual(rotated)
+        })
+      })
+
+      it('keeps odd text and nested empty arrays and objects, on every connection and through updates', async () => {
+        const record = apiKey({
+          scopes: ['orders:read', 'orders write?', 'ü'],
+          allowedIps: ['10.0.0.0/8', '::1'],
+          secrets: [{ hash: 'sha256:one/+=', expiresAt: null }],
+          metadata: {
+            team: { id: 7, tags: [] },
+            empty: {},
+            lists: [[], {}, [[]]],
+            note: 'a "quoted" value\\ \n\u{1F600}',
+          },
+        })
+        await connections(async (stores) => {
+          await stores[0]!.keys.create(record)
+          for (const s of stores) expect(await s.keys.get(record.key)).toEqual(record)
+          const rotated = {
+            ...record,
+            secrets: [
+              { hash: 'sha256:two', expiresAt: null },
+              { hash: 'sha256:one/+=', expiresAt: NOW + 3600 },
+            ],
+          }
+          expect(
+            await last(stores).keys.rotateSecret(
+              record.key,
+              { hash: 'sha256:two', expiresAt: null },
+              NOW + 3600,
+            ),
+          ).toEqual(rotated)
+          for (const s of stores) expect(await s.keys.get(record.key)).toEqual(rotated)
+          const revoked = { ...rotated, revokedAt: NOW + 10 }
+          expect(await stores[0]!.keys.revoke(record.key, NOW + 10)).toEqual(revoked)
+          for (const s of stores) expect(await s.keys.list()).toEqual([revoked])
+        })
       })
 
       it('rejects a duplicate key id and keeps the original record', async () => {
@@ -166,6 +161,25 @@ export function defineStoreSuite<H extends StoreHandle>(
         expect(await store.keys.list()).toHaveLength(1)
       })
 
+      it('of 10 concurrent creates of one key id across connections exactly one wins', async () => {
+        await connections(async (stores) => {
+          const candidates = Array.from({ length: 10 }, (_, i) => apiKey({ name: `racer-${i}` }))
+          const results = await Promise.allSettled(
+            candidates.map((candidate, i) => pick(stores, i).keys.create(candidate)),
+          )
+          const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []))
+          expect(winners).toHaveLength(1)
+          for (const result of results) {
+            if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(Error)
+          }
+          const winner = candidates[winners[0]!]!
+          for (const s of stores) {
+            expect(await s.keys.get(winner.key)).toEqual(winner)
+            expect(await s.keys.list()).toEqual([winner])
+          }
+        })
+      })
+
       it('lists nothing on a new store and every record oldest first', async () => {
         expect(await store.keys.list()).toEqual([])
         const records = ['a', 'b', 'c'].map((id, i) =>
@@ -173,6 +187,18 @@ export function defineStoreSuite<H extends StoreHandle>(
         )
         for (const record of records) await store.keys.create(record)
         expect(await store.keys.list()).toEqual(records)
+      })
+
+      it('lists by createdAt, insertion order breaking ties, whichever connection created them', async () => {
+        const c = apiKey({ key: 'apimw_test_c', name: 'c', createdAt: NOW + 1 })
+        const b = apiKey({ key: 'apimw_test_b', name: 'b', createdAt: NOW })
+        const a = apiKey({ key: 'apimw_test_a', name: 'a', createdAt: NOW })
+        await connections(async (stores) => {
+          await stores[0]!.keys.create(c)
+          await last(stores).keys.create(b)
+          await stores[0]!.keys.create(a)
+          for (const s of stores) expect(await s.keys.list()).toEqual([b, a, c])
+        })
       })
 
       it('rotateSecret makes the new secret current and keeps the old one with its expiry', async () => {
@@ -208,7 +234,7 @@ export function defineStoreSuite<H extends StoreHandle>(
         expect((await store.keys.get(record.key))?.secrets).toEqual(expected)
       })
 
-      it('rotateSecret repeated with the same secret (a retried call) changes nothing', async () => {
+      it('rotateSecret repeated with the same secret (a retried call, any connection) changes nothing', async () => {
         const record = apiKey()
         await store.keys.create(record)
         const next = { hash: 'sha256:next', expiresAt: null }
@@ -216,9 +242,19 @@ export function defineStoreSuite<H extends StoreHandle>(
           ...record,
           secrets: [next, { hash: 'sha256:current', expiresAt: NOW + 3600 }],
         }
-        expect(await store.keys.rotateSecret(record.key, next, NOW + 3600)).toEqual(expected)
-        expect(await store.keys.rotateSecret(record.key, next, NOW + 7200)).toEqual(expected)
-        expect(await store.keys.get(record.key)).toEqual(expected)
+        await connections(async (stores) => {
+          expect(await stores[0]!.keys.rotateSecret(record.key, next, NOW + 3600)).toEqual(expected)
+          expect(await last(stores).keys.rotateSecret(record.key, next, NOW + 7200)).toEqual(
+            expected,
+          )
+          for (const s of stores) expect(await s.keys.get(record.key)).toEqual(expected)
+          // Another secret afterwards is a rotation as usual.
+          const third = { hash: 'sha256:third', expiresAt: null }
+          expect(await stores[0]!.keys.rotateSecret(record.key, third, NOW)).toEqual({
+            ...record,
+            secrets: [third, { hash: 'sha256:next', expiresAt: NOW }],
+          })
+        })
       })
 
       it('rotateSecret returns undefined for an unknown key and creates nothing', async () => {
@@ -260,6 +296,23 @@ export function defineStoreSuite<H extends StoreHandle>(
         expect((await store.keys.get(record.key))?.revokedAt).toBe(NOW + 10)
       })
 
+      it('10 concurrent revokes across connections agree on one revocation time and keep it', async () => {
+        const record = apiKey()
+        await store.keys.create(record)
+        await connections(async (stores) => {
+          const results = await Promise.all(
+            Array.from({ length: 10 }, (_, i) => pick(stores, i).keys.revoke(record.key, NOW + i)),
+          )
+          const revokedAt = results[0]?.revokedAt
+          expect(Array.from({ length: 10 }, (_, i) => NOW + i)).toContain(revokedAt)
+          for (const result of results) expect(result).toEqual({ ...record, revokedAt })
+          for (const s of stores) {
+            expect(await s.keys.get(record.key)).toEqual({ ...record, revokedAt })
+            expect(await s.keys.revoke(record.key, NOW + 100)).toEqual({ ...record, revokedAt })
+          }
+        })
+      })
+
       it('revoke returns undefined for an unknown key', async () => {
         expect(await store.keys.revoke('apimw_test_unknownunknownunknown', NOW)).toBeUndefined()
         expect(await store.keys.list()).toEqual([])
@@ -274,6 +327,20 @@ export function defineStoreSuite<H extends StoreHandle>(
         expect((await store.keys.get(record.key))?.lastUsedAt).toBe(NOW + 10)
         await store.keys.touch(record.key, NOW + 20)
         expect(await store.keys.get(record.key)).toEqual({ ...record, lastUsedAt: NOW + 20 })
+      })
+
+      it('20 concurrent touches across connections keep the latest use', async () => {
+        const record = apiKey()
+        await store.keys.create(record)
+        // Touches may be batched: the second connection writes its own by the time it is closed.
+        await connections(async (stores) => {
+          await Promise.all(
+            Array.from({ length: 20 }, (_, i) =>
+              pick(stores, i).keys.touch(record.key, NOW + ((i * 7) % 20)),
+            ),
+          )
+        })
+        expect(await store.keys.get(record.key)).toEqual({ ...record, lastUsedAt: NOW + 19 })
       })
 
       it('touch of an unknown key does nothing', async () => {
@@ -315,9 +382,9 @@ export function defineStoreSuite<H extends StoreHandle>(
         expect(await store.signingKeys.list()).toEqual([ed, es])
       })
 
-      it('10 concurrent activate calls with different candidates agree on one key', async () => {
+      it('20 concurrent activate calls with different candidates agree on one key', async () => {
         await connections(async (stores) => {
-          const candidates = Array.from({ length: 10 }, (_, i) => signingKey(`race-${i}`))
+          const candidates = Array.from({ length: 20 }, (_, i) => signingKey(`race-${i}`))
           const results = await Promise.all(
             candidates.map((candidate, i) => pick(stores, i).signingKeys.activate(candidate)),
           )
@@ -325,6 +392,10 @@ export function defineStoreSuite<H extends StoreHandle>(
           expect(candidates).toContainEqual(winner)
           for (const result of results) expect(result).toEqual(winner)
           for (const s of stores) expect(await s.signingKeys.list()).toEqual([winner])
+          // Another alg has no active key yet: its candidate goes in beside the winner.
+          const hs = signingKey('hs', { alg: 'HS256', createdAt: NOW + 1 })
+          expect(await last(stores).signingKeys.activate(hs)).toEqual(hs)
+          for (const s of stores) expect(await s.signingKeys.list()).toEqual([hs, winner])
         })
       })
 
@@ -332,14 +403,18 @@ export function defineStoreSuite<H extends StoreHandle>(
         const old = signingKey('old')
         await store.signingKeys.activate(old)
         const next = signingKey('next', { createdAt: NOW + 100 })
-        await store.signingKeys.rotate(next, NOW + 100, NOW + 3700)
-        expect(await store.signingKeys.list()).toEqual([
-          next,
-          { ...old, rotatedAt: NOW + 100, notAfter: NOW + 3700 },
-        ])
-        expect(
-          await store.signingKeys.activate(signingKey('late', { createdAt: NOW + 101 })),
-        ).toEqual(next)
+        await connections(async (stores) => {
+          await last(stores).signingKeys.rotate(next, NOW + 100, NOW + 3700)
+          for (const s of stores) {
+            expect(await s.signingKeys.list()).toEqual([
+              next,
+              { ...old, rotatedAt: NOW + 100, notAfter: NOW + 3700 },
+            ])
+          }
+          expect(
+            await stores[0]!.signingKeys.activate(signingKey('late', { createdAt: NOW + 101 })),
+          ).toEqual(next)
+        })
       })
 
       it('rotate starts a first key when none is active', async () => {
@@ -378,6 +453,53 @@ export function defineStoreSuite<H extends StoreHandle>(
           { ...c, rotatedAt: NOW + 500, notAfter: NOW + 2000 },
           { ...b, rotatedAt: NOW + 50, notAfter: NOW + 1000 },
         ])
+        // A key whose notAfter is now has passed it too.
+        const e = signingKey('e', { createdAt: NOW + 1000 })
+        await store.signingKeys.rotate(e, NOW + 1000, NOW + 3000)
+        expect(await store.signingKeys.list()).toEqual([
+          e,
+          { ...d, rotatedAt: NOW + 1000, notAfter: NOW + 3000 },
+          { ...c, rotatedAt: NOW + 500, notAfter: NOW + 2000 },
+        ])
+      })
+
+      it('30 concurrent activate and rotate calls across connections never leave two active keys of one alg', async () => {
+        const zero = signingKey('zero')
+        const ed = signingKey('ed', { alg: 'EdDSA' })
+        await store.signingKeys.activate(zero)
+        await store.signingKeys.activate(ed)
+        await connections(async (stores) => {
+          const calls = Array.from({ length: 30 }, (_, i) =>
+            i % 3 === 0
+              ? pick(stores, i).signingKeys.activate(signingKey(`a${i}`, { createdAt: NOW + i }))
+              : pick(stores, i)
+                  .signingKeys.rotate(
+                    signingKey(`r${i}`, { createdAt: NOW + i }),
+                    NOW + i,
+                    NOW + 1000,
+                  )
+                  .then(() => undefined),
+          )
+          const rotated = Array.from({ length: 30 }, (_, i) => i)
+            .filter((i) => i % 3 !== 0)
+            .map((i) => `r${i}`)
+          // An ES256 key is active throughout: no activate inserts its candidate.
+          for (const result of await Promise.all(calls)) {
+            if (result) expect(['zero', ...rotated]).toContain(result.kid)
+          }
+          for (const s of stores) {
+            const list = await s.signingKeys.list()
+            const es = list.filter((k) => k.alg === 'ES256')
+            const active = es.filter((k) => k.rotatedAt === null)
+            expect(active).toHaveLength(1)
+            expect(rotated).toContain(active[0]!.kid)
+            expect(es.map((k) => k.kid).sort()).toEqual(['zero', ...rotated].sort())
+            for (const k of es) {
+              if (k.rotatedAt !== null) expect(k.notAfter).toBe(NOW + 1000)
+            }
+            expect(list.filter((k) => k.alg === 'EdDSA')).toEqual([ed])
+          }
+        })
       })
     })
 
@@ -431,12 +553,20 @@ export function defineStoreSuite<H extends StoreHandle>(
       it('rotate marks the token used and issues the next one in the same family', async () => {
         const record = refreshToken()
         await store.refreshTokens.create(record)
-        const result = await store.refreshTokens.rotate(record.hash, 'sha256:refresh-2', NOW + 60)
         const previous = { ...record, usedAt: NOW + 60 }
         const next = { ...record, hash: 'sha256:refresh-2', issuedAt: NOW + 60, usedAt: null }
-        expect(result).toEqual({ outcome: 'rotated', previous, next })
-        expect(await store.refreshTokens.find(record.hash)).toEqual(previous)
-        expect(await store.refreshTokens.find('sha256:refresh-2')).toEqual(next)
+        await connections(async (stores) => {
+          const result = await last(stores).refreshTokens.rotate(
+            record.hash,
+            'sha256:refresh-2',
+            NOW + 60,
+          )
+          expect(result).toEqual({ outcome: 'rotated', previous, next })
+          for (const s of stores) {
+            expect(await s.refreshTokens.find(record.hash)).toEqual(previous)
+            expect(await s.refreshTokens.find('sha256:refresh-2')).toEqual(next)
+          }
+        })
       })
 
       it('rotating the next token continues the family', async () => {
@@ -468,16 +598,24 @@ export function defineStoreSuite<H extends StoreHandle>(
       it('a second rotate of the same token reports reuse and revokes the family', async () => {
         const record = refreshToken()
         await store.refreshTokens.create(record)
-        await store.refreshTokens.rotate(record.hash, 'sha256:refresh-2', NOW + 60)
-        const reuse = await store.refreshTokens.rotate(record.hash, 'sha256:attacker', NOW + 90)
-        expect(reuse).toEqual({
-          outcome: 'reused',
-          previous: { ...record, usedAt: NOW + 60, familyRevokedAt: NOW + 90 },
-        })
-        expect(await store.refreshTokens.find('sha256:attacker')).toBeUndefined()
-        expect(await store.refreshTokens.find('sha256:refresh-2')).toMatchObject({
-          familyRevokedAt: NOW + 90,
-          usedAt: null,
+        await connections(async (stores) => {
+          await last(stores).refreshTokens.rotate(record.hash, 'sha256:refresh-2', NOW + 60)
+          const reuse = await stores[0]!.refreshTokens.rotate(
+            record.hash,
+            'sha256:attacker',
+            NOW + 90,
+          )
+          expect(reuse).toEqual({
+            outcome: 'reused',
+            previous: { ...record, usedAt: NOW + 60, familyRevokedAt: NOW + 90 },
+          })
+          for (const s of stores) {
+            expect(await s.refreshTokens.find('sha256:attacker')).toBeUndefined()
+            expect(await s.refreshTokens.find('sha256:refresh-2')).toMatchObject({
+              familyRevokedAt: NOW + 90,
+              usedAt: null,
+            })
+          }
         })
         expect(
           await store.refreshTokens.rotate('sha256:refresh-2', 'sha256:refresh-3', NOW + 100),
@@ -496,17 +634,21 @@ export function defineStoreSuite<H extends StoreHandle>(
         const next = { ...record, hash: 'sha256:refresh-2', issuedAt: NOW + 60, usedAt: null }
         const first = await store.refreshTokens.rotate(record.hash, 'sha256:refresh-2', NOW + 60)
         expect(first).toEqual({ outcome: 'rotated', previous, next })
-        // The same call again, later: the records as they are stored, nothing changed.
-        expect(await store.refreshTokens.rotate(record.hash, 'sha256:refresh-2', NOW + 61)).toEqual(
-          first,
-        )
-        expect(await store.refreshTokens.find(record.hash)).toEqual(previous)
-        expect(await store.refreshTokens.find('sha256:refresh-2')).toEqual(next)
-        // Still a replay once the next token was used in turn (then reported used).
-        await store.refreshTokens.rotate('sha256:refresh-2', 'sha256:refresh-3', NOW + 70)
-        expect(await store.refreshTokens.rotate(record.hash, 'sha256:refresh-2', NOW + 80)).toEqual(
-          { outcome: 'rotated', previous, next: { ...next, usedAt: NOW + 70 } },
-        )
+        await connections(async (stores) => {
+          // The same call again, later, on any connection: the records as stored, nothing changed.
+          expect(
+            await last(stores).refreshTokens.rotate(record.hash, 'sha256:refresh-2', NOW + 61),
+          ).toEqual(first)
+          for (const s of stores) {
+            expect(await s.refreshTokens.find(record.hash)).toEqual(previous)
+            expect(await s.refreshTokens.find('sha256:refresh-2')).toEqual(next)
+          }
+          // Still a replay once the next token was used in turn (then reported used).
+          await stores[0]!.refreshTokens.rotate('sha256:refresh-2', 'sha256:refresh-3', NOW + 70)
+          expect(
+            await last(stores).refreshTokens.rotate(record.hash, 'sha256:refresh-2', NOW + 80),
+          ).toEqual({ outcome: 'rotated', previous, next: { ...next, usedAt: NOW + 70 } })
+        })
         expect((await store.refreshTokens.find('sha256:refresh-3'))?.familyRevokedAt).toBeNull()
         // Another nextHash is a reuse, as always.
         expect(await store.refreshTokens.rotate(record.hash, 'sha256:other', NOW + 90)).toEqual({
@@ -517,6 +659,28 @@ export function defineStoreSuite<H extends StoreHandle>(
         expect(await store.refreshTokens.rotate(record.hash, 'sha256:refresh-2', NOW + 91)).toEqual(
           { outcome: 'invalid' },
         )
+      })
+
+      it('20 concurrent repeats of one rotation (same nextHash) across connections all report that rotation', async () => {
+        const record = refreshToken()
+        await store.refreshTokens.create(record)
+        const rotated = {
+          outcome: 'rotated',
+          previous: { ...record, usedAt: NOW + 5 },
+          next: { ...record, hash: 'sha256:refresh-2', issuedAt: NOW + 5, usedAt: null },
+        }
+        await connections(async (stores) => {
+          const results = await Promise.all(
+            Array.from({ length: 20 }, (_, i) =>
+              pick(stores, i).refreshTokens.rotate(record.hash, 'sha256:refresh-2', NOW + 5),
+            ),
+          )
+          for (const result of results) expect(result).toEqual(rotated)
+          for (const s of stores) {
+            expect(await s.refreshTokens.find(record.hash)).toEqual(rotated.previous)
+            expect(await s.refreshTokens.find('sha256:refresh-2')).toEqual(rotated.next)
+          }
+        })
       })
 
       it('rotate of an expired token is invalid and changes nothing', async () => {
@@ -585,39 +749,72 @@ export function defineStoreSuite<H extends StoreHandle>(
         for (const record of [a1, a2, b1]) await store.refreshTokens.create(record)
         await store.refreshTokens.rotate(a1.hash, 'sha256:a1-next', NOW + 10)
         await store.refreshTokens.revokeFamily('fa2', NOW + 15)
-        await store.refreshTokens.revokeByKey('key-a', NOW + 20)
-        expect((await store.refreshTokens.find('sha256:a1-next'))?.familyRevokedAt).toBe(NOW + 20)
-        expect((await store.refreshTokens.find(a1.hash))?.familyRevokedAt).toBe(NOW + 20)
-        expect((await store.refreshTokens.find(a2.hash))?.familyRevokedAt).toBe(NOW + 15)
-        expect(await store.refreshTokens.find(b1.hash)).toEqual(b1)
+        await connections(async (stores) => {
+          await last(stores).refreshTokens.revokeByKey('key-a', NOW + 20)
+          // A later revokeFamily keeps the first revocation time, the key's.
+          await stores[0]!.refreshTokens.revokeFamily('fa1', NOW + 25)
+          for (const s of stores) {
+            expect((await s.refreshTokens.find('sha256:a1-next'))?.familyRevokedAt).toBe(NOW + 20)
+            expect((await s.refreshTokens.find(a1.hash))?.familyRevokedAt).toBe(NOW + 20)
+            expect((await s.refreshTokens.find(a2.hash))?.familyRevokedAt).toBe(NOW + 15)
+            expect(await s.refreshTokens.find(b1.hash)).toEqual(b1)
+          }
+        })
         expect(await store.refreshTokens.rotate('sha256:a1-next', 'sha256:x', NOW + 30)).toEqual({
           outcome: 'invalid',
         })
+        expect(await store.refreshTokens.find('sha256:x')).toBeUndefined()
       })
 
-      it('of 20 concurrent rotate calls of one token exactly one rotates, and the family ends revoked', async () => {
+      it('of 50 concurrent rotate calls of one token across connections exactly one rotates, and the family ends revoked', async () => {
         const record = refreshToken()
         await store.refreshTokens.create(record)
         await connections(async (stores) => {
           const results = await Promise.all(
-            Array.from({ length: 20 }, (_, i) =>
+            Array.from({ length: 50 }, (_, i) =>
               pick(stores, i).refreshTokens.rotate(record.hash, `sha256:next-${i}`, NOW + 60),
             ),
           )
           const counts = outcomes(results)
           expect(counts.rotated).toBe(1)
           expect(counts.reused).toBeGreaterThanOrEqual(1)
-          expect(counts.rotated + counts.reused + counts.invalid).toBe(20)
+          expect(counts.rotated + counts.reused + counts.invalid).toBe(50)
+          if (options.serialisedRotate)
+            expect(counts).toEqual({ rotated: 1, reused: 1, invalid: 48 })
           const winner = results.findIndex((r) => r.outcome === 'rotated')
+          const previous = { ...record, usedAt: NOW + 60 }
+          const next = {
+            ...record,
+            hash: `sha256:next-${winner}`,
+            issuedAt: NOW + 60,
+            usedAt: null,
+          }
+          expect(results[winner]).toEqual({ outcome: 'rotated', previous, next })
+          for (const result of results) {
+            if (result.outcome === 'reused') {
+              expect(result).toEqual({
+                outcome: 'reused',
+                previous: { ...previous, familyRevokedAt: NOW + 60 },
+              })
+            }
+          }
           for (const [i, s] of stores.entries()) {
-            expect((await s.refreshTokens.find(record.hash))?.familyRevokedAt).toBe(NOW + 60)
-            const next = await s.refreshTokens.find(`sha256:next-${winner}`)
-            expect(next).toMatchObject({ familyRevokedAt: NOW + 60, usedAt: null })
-            const loser = (winner + 1 + i) % 20
-            expect(await s.refreshTokens.find(`sha256:next-${loser}`)).toBeUndefined()
+            expect(await s.refreshTokens.find(record.hash)).toEqual({
+              ...previous,
+              familyRevokedAt: NOW + 60,
+            })
+            expect(await s.refreshTokens.find(next.hash)).toEqual({
+              ...next,
+              familyRevokedAt: NOW + 60,
+            })
+            // Every loser's next token, each looked up on one connection or the other.
+            for (let j = i; j < 50; j += stores.length) {
+              if (j !== winner)
+                expect(await s.refreshTokens.find(`sha256:next-${j}`)).toBeUndefined()
+            }
           }
           expect(
-            await store.refreshTokens.rotate(`sha256:next-${winner}`, 'sha256:after', NOW + 61),
+            await last(stores).refreshTokens.rotate(next.hash, 'sha256:after', NOW + 61),
           ).toEqual({ outcome: 'invalid' })
         })
       })
@@ -628,21 +825,46 @@ export function defineStoreSuite<H extends StoreHandle>(
         expect(await store.revocations.isRevoked('jti-unknown', NOW)).toBe(false)
       })
 
-      it('reports a revoked jti until its expiry', async () => {
-        await store.revocations.revoke('jti-1', NOW + 100)
-        expect(await store.revocations.isRevoked('jti-1', NOW)).toBe(true)
-        expect(await store.revocations.isRevoked('jti-1', NOW + 99)).toBe(true)
-        expect(await store.revocations.isRevoked('jti-1', NOW + 100)).toBe(false)
-        expect(await store.revocations.isRevoked('jti-1', NOW + 1000)).toBe(false)
-        expect(await store.revocations.isRevoked('jti-2', NOW)).toBe(false)
+      it('reports a revoked jti until its expiry, on every connection', async () => {
+        await connections(async (stores) => {
+          await last(stores).revocations.revoke('jti-1', NOW + 100)
+          await last(stores).revocations.revoke('jti-3', NOW + 100, NOW)
+          // Time only moves forward: a store may drop an entry once asked past its expiry.
+          const expected: [number, boolean][] = [
+            [NOW, true],
+            [NOW + 99, true],
+            [NOW + 100, false],
+            [NOW + 1000, false],
+          ]
+          for (const [at, revoked] of expected) {
+            for (const s of stores) {
+              expect(await s.revocations.isRevoked('jti-1', at)).toBe(revoked)
+              expect(await s.revocations.isRevoked('jti-3', at)).toBe(revoked)
+              expect(await s.revocations.isRevoked('jti-2', at)).toBe(false)
+            }
+          }
+        })
       })
 
-      it('a repeat with an earlier expiry keeps the later one', async () => {
-        await store.revocations.revoke('jti-1', NOW + 200, NOW)
-        await store.revocations.revoke('jti-1', NOW + 100, NOW)
-        expect(await store.revocations.isRevoked('jti-1', NOW + 150)).toBe(true)
-        expect(await store.revocations.isRevoked('jti-1', NOW + 199)).toBe(true)
-        expect(await store.revocations.isRevoked('jti-1', NOW + 200)).toBe(false)
+      it('a repeat with an earlier expiry, from any connection, keeps the later one', async () => {
+        await connections(async (stores) => {
+          await stores[0]!.revocations.revoke('jti-1', NOW + 200, NOW)
+          await last(stores).revocations.revoke('jti-1', NOW + 100, NOW + 50)
+          await stores[0]!.revocations.revoke('jti-2', NOW + 100)
+          await last(stores).revocations.revoke('jti-2', NOW + 50)
+          const expected: [number, boolean, boolean][] = [
+            [NOW + 99, true, true],
+            [NOW + 100, true, false],
+            [NOW + 199, true, false],
+            [NOW + 200, false, false],
+          ]
+          for (const [at, first, second] of expected) {
+            for (const s of stores) {
+              expect(await s.revocations.isRevoked('jti-1', at)).toBe(first)
+              expect(await s.revocations.isRevoked('jti-2', at)).toBe(second)
+            }
+          }
+        })
       })
 
       it('revoke is idempotent', async () => {
@@ -673,12 +895,17 @@ export function defineStoreSuite<H extends StoreHandle>(
         })
       })
 
-      it('starts again from zero once the window has ended', async () => {
+      it('starts again from zero once the window has ended, on any connection', async () => {
         await store.counters.increment('ip:1', 60, NOW)
         await store.counters.increment('ip:1', 60, NOW + 1)
-        expect(await store.counters.increment('ip:1', 60, NOW + 60)).toEqual({
-          count: 1,
-          resetAt: NOW + 120,
+        await connections(async (stores) => {
+          expect(await last(stores).counters.increment('ip:1', 60, NOW + 60)).toEqual({
+            count: 1,
+            resetAt: NOW + 120,
+          })
+          for (const s of stores) {
+            expect(await s.counters.get('ip:1', NOW + 60)).toEqual({ count: 1, resetAt: NOW + 120 })
+          }
         })
         expect(await store.counters.increment('ip:1', 10, NOW + 500)).toEqual({
           count: 1,
@@ -703,11 +930,13 @@ export function defineStoreSuite<H extends StoreHandle>(
         expect(await store.counters.get('ip:1', NOW + 60)).toBeUndefined()
       })
 
-      it('delete removes the counter, and ignores an unknown one', async () => {
+      it('delete removes the counter for every connection, and ignores an unknown one', async () => {
         await store.counters.increment('ip:1', 60, NOW)
-        await store.counters.delete('ip:1')
-        await store.counters.delete('unknown')
-        expect(await store.counters.get('ip:1', NOW)).toBeUndefined()
+        await connections(async (stores) => {
+          await last(stores).counters.delete('ip:1')
+          await last(stores).counters.delete('unknown')
+          for (const s of stores) expect(await s.counters.get('ip:1', NOW)).toBeUndefined()
+        })
         expect(await store.counters.increment('ip:1', 60, NOW + 1)).toEqual({
           count: 1,
           resetAt: NOW + 61,
@@ -726,6 +955,8 @@ export function defineStoreSuite<H extends StoreHandle>(
           for (const result of results) expect(result.resetAt).toBe(NOW + 60)
           for (const s of stores) {
             expect(await s.counters.get('race', NOW)).toEqual({ count: 50, resetAt: NOW + 60 })
+            expect(await s.counters.get('race', NOW + 59)).toEqual({ count: 50, resetAt: NOW + 60 })
+            expect(await s.counters.get('race', NOW + 60)).toBeUndefined()
           }
         })
       })
@@ -745,9 +976,13 @@ export function defineStoreSuite<H extends StoreHandle>(
           details: { attempt: 3, path: '/auth/token', nested: { ok: false } },
         })
         const minimal: AuditEvent = { type: 'store.failed', at: new Date(NOW * 1000).toISOString() }
-        await store.audit.write(full)
-        await store.audit.write(minimal)
-        expect(await store.audit.tail({ limit: 10 })).toStrictEqual([full, minimal])
+        await connections(async (stores) => {
+          await stores[0]!.audit.write(full)
+          await last(stores).audit.write(minimal)
+          for (const s of stores) {
+            expect(await s.audit.tail({ limit: 10 })).toStrictEqual([full, minimal])
+          }
+        })
       })
 
       it('tail returns the newest limit events, oldest first', async () => {
@@ -756,6 +991,9 @@ export function defineStoreSuite<H extends StoreHandle>(
         expect(await store.audit.tail({ limit: 3 })).toEqual(events.slice(2))
         expect(await store.audit.tail({ limit: 1 })).toEqual(events.slice(4))
         expect(await store.audit.tail({ limit: 100 })).toEqual(events)
+        expect(await store.audit.tail({ limit: 0 })).toEqual([])
+        expect(await store.audit.tail({ limit: -1 })).toEqual([])
+        expect(await store.audit.tail({ keyId: 'key-a', limit: 0 })).toEqual([])
       })
 
       it('tail filters by keyId', async () => {
@@ -779,6 +1017,56 @@ export function defineStoreSuite<H extends StoreHandle>(
           events[5],
         ])
         expect(await store.audit.tail({ keyId: 'key-c', limit: 10 })).toEqual([])
+      })
+    })
+
+    describe('change feed (when the store has one)', () => {
+      const changes: StoreChange[] = [
+        { kind: 'key', keyId: 'apimw_test_k' },
+        { kind: 'access_token', jti: 'j1' },
+        { kind: 'signing_keys' },
+      ]
+
+      it('delivers what one connection publishes, in order, to a listener on every connection', async ({
+        skip,
+      }) => {
+        if (!store.changes) skip()
+        await connections(async (stores) => {
+          const publisher = last(stores)
+          const heard = stores.map((s) => nextChanges(s, changes.length))
+          try {
+            for (const s of stores) await untilSubscribed(s, publisher)
+            for (const change of changes) await publisher.changes?.publish(change)
+            for (const h of heard) expect(await h.changes).toEqual(changes)
+          } finally {
+            for (const h of heard) h.stop()
+          }
+        })
+      })
+
+      it('stop() ends delivery to that listener only, and may be called twice', async ({
+        skip,
+      }) => {
+        if (!store.changes) skip()
+        await connections(async (stores) => {
+          const publisher = last(stores)
+          const kept = nextChanges(store, changes.length)
+          const stopped: StoreChange[] = []
+          const stop = store.changes?.subscribe((change) => stopped.push(change))
+          try {
+            await untilSubscribed(store, publisher)
+            stop?.()
+            stop?.()
+            stopped.length = 0
+            for (const change of changes) await publisher.changes?.publish(change)
+            // Both listeners would have heard each change at the same moment.
+            expect(await kept.changes).toEqual(changes)
+            expect(stopped).toEqual([])
+          } finally {
+            kept.stop()
+            stop?.()
+          }
+        })
       })
     })
 

@@ -1,43 +1,27 @@
-import { randomBytes } from 'node:crypto'
 import { createRedisStore } from '@apimw/store-redis'
-import { Redis } from 'ioredis'
+// The package's test helper: the ioredis lines it supports (5.x, RESP2; 6.x, RESP3 by default).
+import { deleteKeys, drivers, randomPrefix } from '../../packages/store-redis/test/redis-clients.js'
 import { defineStoreSuite } from './define-store-suite.js'
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-
-/** Deletes every key under `prefix`, SCAN + DEL (never KEYS or FLUSHDB: the server is shared). */
-async function deleteKeys(client: Redis, prefix: string): Promise<void> {
-  let cursor = '0'
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-    if (keys.length > 0) await client.del(...keys)
-    cursor = next
-  } while (cursor !== '0')
-}
-
-defineStoreSuite(
-  'redis store',
-  async () => {
-    const client = new Redis(REDIS_URL)
-    const keyPrefix = `apimw-suite:${randomBytes(8).toString('hex')}:`
-    return {
-      store: createRedisStore({ client, keyPrefix }),
-      keyPrefix,
-      cleanup: async () => {
-        await deleteKeys(client, keyPrefix)
+for (const driver of drivers) {
+  /** A store on a connection of its own; the owner's cleanup also deletes the prefix's keys. */
+  const connect = (keyPrefix: string, owner: boolean) => {
+    const client = driver.connect()
+    const store = createRedisStore({ client, keyPrefix })
+    const cleanup = async () => {
+      try {
+        await store.close()
+        if (owner) await deleteKeys(client, keyPrefix)
+      } finally {
         await client.quit()
-      },
-    }
-  },
-  {
-    openSecond: async ({ keyPrefix }) => {
-      const client = new Redis(REDIS_URL)
-      return {
-        store: createRedisStore({ client, keyPrefix }),
-        cleanup: async () => {
-          await client.quit()
-        },
       }
-    },
-  },
-)
+    }
+    return { store, keyPrefix, cleanup }
+  }
+
+  defineStoreSuite(`redis store (${driver.name})`, async () => connect(randomPrefix(), true), {
+    openSecond: async ({ keyPrefix }) => connect(keyPrefix, false),
+    // Each rotate() is one Lua script.
+    serialisedRotate: true,
+  })
+}

@@ -1,43 +1,12 @@
-import { randomBytes } from 'node:crypto'
-import type { ApimwStore, StoreChange } from '@apimw/core'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
+import {
+  expectFeedsApart,
+  nextChanges,
+  untilSubscribed,
+} from '../../../test/stores/change-feed-probes.js'
 import { changeChannel, createPostgresStore } from '../src/index.js'
 import { DATABASE_URL, randomSchema, usePostgres } from './pg-fixture.js'
-
-/** Publishes probes from `from` until `to` hears one: its LISTEN is then in place. */
-async function listening(to: ApimwStore, from: ApimwStore): Promise<void> {
-  const heard = new Set<string>()
-  const stop = to.changes?.subscribe((change) => {
-    if (change.kind === 'key') heard.add(change.keyId)
-  })
-  try {
-    for (let attempt = 0; attempt < 300; attempt++) {
-      const probe = `probe-${attempt}`
-      await from.changes?.publish({ kind: 'key', keyId: probe }).catch(() => undefined)
-      await new Promise((resolve) => setTimeout(resolve, 10))
-      if (heard.has(probe)) return
-    }
-    throw new Error('never listening')
-  } finally {
-    stop?.()
-  }
-}
-
-/** The next `count` changes (probes aside) delivered to a new listener on `store`. */
-function next(store: ApimwStore, count = 1): { changes: Promise<StoreChange[]>; stop(): void } {
-  const got: StoreChange[] = []
-  let stop = () => {}
-  const changes = new Promise<StoreChange[]>((resolve) => {
-    stop =
-      store.changes?.subscribe((change) => {
-        if (change.kind === 'key' && change.keyId.startsWith('probe-')) return
-        got.push(change)
-        if (got.length === count) resolve(got)
-      }) ?? stop
-  })
-  return { changes, stop: () => stop() }
-}
 
 /** Sessions of this schema's channel that are listening now (pg_stat_activity). */
 async function listeners(pool: pg.Pool, channel: string): Promise<number[]> {
@@ -70,30 +39,14 @@ describe('changeChannel', () => {
 describe('change feed (LISTEN/NOTIFY)', () => {
   const postgres = usePostgres()
 
-  it('delivers what one store publishes to every store on the schema, and to no other schema', async () => {
+  // Delivery between pools on one schema is in the shared store suite (test/stores).
+  it('delivers nothing to a store on another schema', async () => {
     const { stores, pools } = postgres()
-    const otherSchema = `apimw_test_${randomBytes(6).toString('hex')}`
+    const otherSchema = randomSchema()
     const other = createPostgresStore({ pool: pools[1], schema: otherSchema })
-    const heardByOther: StoreChange[] = []
-    const stopOther = other.changes?.subscribe((change) => heardByOther.push(change))
-    const onA = next(stores[0], 3)
     try {
-      await listening(stores[0], stores[1])
-      await listening(other, other)
-      await stores[1].changes?.publish({ kind: 'key', keyId: 'apimw_test_k' })
-      await stores[1].changes?.publish({ kind: 'access_token', jti: 'j1' })
-      await stores[1].changes?.publish({ kind: 'signing_keys' })
-      expect(await onA.changes).toEqual([
-        { kind: 'key', keyId: 'apimw_test_k' },
-        { kind: 'access_token', jti: 'j1' },
-        { kind: 'signing_keys' },
-      ])
-      expect(
-        heardByOther.filter((c) => !(c.kind === 'key' && c.keyId.startsWith('probe-'))),
-      ).toEqual([])
+      await expectFeedsApart(stores[0], other)
     } finally {
-      onA.stop()
-      stopOther?.()
       await other.close()
       await pools[1].query(`DROP SCHEMA IF EXISTS "${otherSchema}" CASCADE`)
     }
@@ -106,7 +59,7 @@ describe('change feed (LISTEN/NOTIFY)', () => {
     expect(await listeners(pool, channel)).toEqual([])
     const stopFirst = stores[0].changes?.subscribe(() => {})
     const stopSecond = stores[0].changes?.subscribe(() => {})
-    await listening(stores[0], stores[1])
+    await untilSubscribed(stores[0], stores[1])
     expect(await listeners(pool, channel)).toHaveLength(1)
     stopFirst?.()
     expect(await listeners(pool, channel)).toHaveLength(1)
@@ -126,11 +79,11 @@ describe('change feed (LISTEN/NOTIFY)', () => {
     const publisher = open({}, 1)
     const stop = store.changes?.subscribe(() => {})
     try {
-      await listening(store, publisher)
+      await untilSubscribed(store, publisher)
       const [pid] = await listeners(pools[1], changeChannel(schema))
       await pools[1].query('SELECT pg_terminate_backend($1)', [pid])
       await until(async () => errors.length > 0, 'the lost connection reported')
-      await listening(store, publisher)
+      await untilSubscribed(store, publisher)
       const pids = await listeners(pools[1], changeChannel(schema))
       expect(pids).toHaveLength(1)
       expect(pids[0]).not.toBe(pid)
@@ -143,9 +96,9 @@ describe('change feed (LISTEN/NOTIFY)', () => {
     const { pools, schema, open } = postgres()
     const errors: unknown[] = []
     const store = open({ onError: (e) => errors.push(e) }, 0)
-    const got = next(store)
+    const got = nextChanges(store)
     try {
-      await listening(store, store)
+      await untilSubscribed(store, store)
       await pools[1].query('SELECT pg_notify($1, $2)', [changeChannel(schema), '{"kind":1}'])
       await pools[1].query('SELECT pg_notify($1, $2)', [changeChannel(schema), 'not json'])
       await store.changes?.publish({ kind: 'signing_keys' })
@@ -160,11 +113,11 @@ describe('change feed (LISTEN/NOTIFY)', () => {
 
   it('lets pool.end() finish after close(), even with listeners left', async () => {
     const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 })
-    const schema = `apimw_test_${randomBytes(6).toString('hex')}`
+    const schema = randomSchema()
     const store = createPostgresStore({ pool, schema })
     try {
       store.changes?.subscribe(() => {})
-      await listening(store, store)
+      await untilSubscribed(store, store)
       await store.close()
     } finally {
       try {

@@ -67,15 +67,6 @@ describe('createPostgresStore', () => {
     }
   })
 
-  it('keeps a revocation until expiresAt at the caller’s now, the later expiry winning', async () => {
-    const { stores } = postgres()
-    await stores[0].revocations.revoke('jti', NOW + 100)
-    await stores[1].revocations.revoke('jti', NOW + 50)
-    expect(await stores[1].revocations.isRevoked('jti', NOW + 99)).toBe(true)
-    expect(await stores[1].revocations.isRevoked('jti', NOW + 100)).toBe(false)
-    expect(await stores[1].revocations.isRevoked('other', NOW)).toBe(false)
-  })
-
   it('tails the audit log newest-last, per key, and caps it with maxAuditEvents', async () => {
     const { open, pools, schema } = postgres()
     const store = open({ maxAuditEvents: 3, pruneEvery: 1 })

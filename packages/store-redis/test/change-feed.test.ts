@@ -1,43 +1,13 @@
-import type { ApimwStore, StoreChange } from '@apimw/core'
 import { describe, expect, it } from 'vitest'
+import {
+  expectFeedsApart,
+  nextChanges,
+  untilSubscribed,
+} from '../../../test/stores/change-feed-probes.js'
 import type { RedisClient, RedisSubscriber } from '../src/index.js'
 import { createRedisStore } from '../src/index.js'
 import type { TestClient } from './redis-clients.js'
 import { drivers, randomPrefix, useRedis } from './redis-clients.js'
-
-/** Publishes probes from `from` until `to` hears one: its SUBSCRIBE has then been processed. */
-async function subscribed(to: ApimwStore, from: ApimwStore): Promise<void> {
-  const heard = new Set<string>()
-  const stop = to.changes?.subscribe((change) => {
-    if (change.kind === 'key') heard.add(change.keyId)
-  })
-  try {
-    for (let attempt = 0; attempt < 200; attempt++) {
-      const probe = `probe-${attempt}`
-      await from.changes?.publish({ kind: 'key', keyId: probe })
-      await new Promise((resolve) => setTimeout(resolve, 10))
-      if (heard.has(probe)) return
-    }
-    throw new Error('never subscribed')
-  } finally {
-    stop?.()
-  }
-}
-
-/** Resolves with the next `count` changes `store` delivers to a new listener. */
-function next(store: ApimwStore, count = 1): { changes: Promise<StoreChange[]>; stop(): void } {
-  const got: StoreChange[] = []
-  let stop = () => {}
-  const changes = new Promise<StoreChange[]>((resolve) => {
-    stop =
-      store.changes?.subscribe((change) => {
-        if (change.kind === 'key' && change.keyId.startsWith('probe-')) return
-        got.push(change)
-        if (got.length === count) resolve(got)
-      }) ?? stop
-  })
-  return { changes, stop: () => stop() }
-}
 
 /** Waits (up to 2 s) for a connection to reach `status`: a disconnect completes asynchronously. */
 async function reaches(connection: RedisSubscriber | undefined, status: string): Promise<boolean> {
@@ -69,32 +39,15 @@ function watched(client: TestClient): { client: RedisClient; duplicates: RedisSu
 describe.each(drivers)('change feed ($name)', (driver) => {
   const redis = useRedis(driver)
 
-  it('delivers what one store publishes to every store on the prefix, and to no other prefix', async () => {
+  // Delivery between connections on one prefix is in the shared store suite (test/stores).
+  it('delivers nothing to a store on another prefix', async () => {
     const { clients, prefix } = redis()
-    const a = createRedisStore({ client: clients[0], keyPrefix: prefix })
-    const b = createRedisStore({ client: clients[1], keyPrefix: prefix })
+    const store = createRedisStore({ client: clients[0], keyPrefix: prefix })
     const other = createRedisStore({ client: clients[1], keyPrefix: randomPrefix() })
-    const heardByOther: StoreChange[] = []
-    const stopOther = other.changes?.subscribe((change) => heardByOther.push(change))
     try {
-      const onA = next(a, 3)
-      await subscribed(a, b)
-      await subscribed(other, other)
-      await b.changes?.publish({ kind: 'key', keyId: 'apimw_test_k' })
-      await b.changes?.publish({ kind: 'access_token', jti: 'j1' })
-      await b.changes?.publish({ kind: 'signing_keys' })
-      expect(await onA.changes).toEqual([
-        { kind: 'key', keyId: 'apimw_test_k' },
-        { kind: 'access_token', jti: 'j1' },
-        { kind: 'signing_keys' },
-      ])
-      onA.stop()
-      expect(
-        heardByOther.filter((c) => !(c.kind === 'key' && c.keyId.startsWith('probe-'))),
-      ).toEqual([])
+      await expectFeedsApart(store, other)
     } finally {
-      stopOther?.()
-      await Promise.all([a.close(), b.close(), other.close()])
+      await Promise.all([store.close(), other.close()])
     }
   })
 
@@ -106,7 +59,7 @@ describe.each(drivers)('change feed ($name)', (driver) => {
     const stopFirst = store.changes?.subscribe(() => {})
     const stopSecond = store.changes?.subscribe(() => {})
     expect(duplicates).toHaveLength(1)
-    await subscribed(store, store)
+    await untilSubscribed(store)
     stopFirst?.()
     stopFirst?.() // idempotent
     expect(duplicates[0]?.status).not.toBe('end')
@@ -134,9 +87,9 @@ describe.each(drivers)('change feed ($name)', (driver) => {
     const failing = store.changes?.subscribe(() => {
       throw new Error('listener failed')
     })
-    const got = next(store)
+    const got = nextChanges(store)
     try {
-      await subscribed(store, store)
+      await untilSubscribed(store)
       errors.length = 0
       await clients[1].call('PUBLISH', `${prefix}changes`, '{"kind":"key"}')
       await clients[1].call('PUBLISH', `${prefix}changes`, 'not json')

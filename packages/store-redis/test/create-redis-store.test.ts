@@ -1,10 +1,9 @@
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
+import { apiKey, auditEvent, NOW, refreshToken, signingKey } from '../../../test/stores/records.js'
 import type { RedisClient } from '../src/index.js'
 import { createRedisStore } from '../src/index.js'
 import { drivers, keysUnder, REDIS_URL, useRedis } from './redis-clients.js'
-
-const NOW = 1_700_000_000
 
 describe('createRedisStore options', () => {
   const client: RedisClient = { call: async () => null }
@@ -44,47 +43,15 @@ describe.each(drivers)('createRedisStore ($name)', (driver) => {
     const other = createRedisStore({ client: clients[1], keyPrefix: otherPrefix })
     const [store] = stores
 
-    await store.keys.create({
-      key: 'apimw_test_k',
-      name: 'k',
-      environment: 'test',
-      scopes: ['a'],
-      allowedIps: [],
-      secrets: [{ hash: 'sha256:s', expiresAt: null }],
-      createdAt: NOW,
-      expiresAt: null,
-      revokedAt: null,
-      lastUsedAt: null,
-      metadata: {},
-    })
-    await store.signingKeys.activate({
-      kid: 'kid',
-      alg: 'ES256',
-      publicJwk: { kty: 'EC' },
-      privateJwk: { kty: 'EC' },
-      createdAt: NOW,
-      rotatedAt: null,
-      notAfter: null,
-    })
-    await store.refreshTokens.create({
-      hash: 'sha256:r',
-      familyId: 'f',
-      keyId: 'apimw_test_k',
-      scopes: ['a'],
-      environment: 'test',
-      issuedAt: NOW,
-      expiresAt: NOW + 60,
-      usedAt: null,
-      familyRevokedAt: null,
-    })
+    await store.keys.create(apiKey({ key: 'apimw_test_k' }))
+    await store.signingKeys.activate(signingKey('kid'))
+    await store.refreshTokens.create(
+      refreshToken({ hash: 'sha256:r', familyId: 'f', keyId: 'apimw_test_k', expiresAt: NOW + 60 }),
+    )
     await store.refreshTokens.revokeByKey('apimw_test_k', NOW + 1)
     await store.revocations.revoke('jti', NOW + 60, NOW)
     await store.counters.increment('c', 60, NOW)
-    await store.audit.write({
-      type: 'key.created',
-      at: '2023-11-14T22:13:20.000Z',
-      keyId: 'apimw_test_k',
-    })
+    await store.audit.write(auditEvent(0, { keyId: 'apimw_test_k' }))
 
     expect(await other.keys.get('apimw_test_k')).toBeUndefined()
     expect(await other.keys.list()).toEqual([])
@@ -93,19 +60,7 @@ describe.each(drivers)('createRedisStore ($name)', (driver) => {
     expect(await other.revocations.isRevoked('jti', NOW)).toBe(false)
     expect(await other.counters.get('c', NOW)).toBeUndefined()
     expect(await other.audit.tail({ limit: 10 })).toEqual([])
-    expect(
-      (
-        await other.signingKeys.activate({
-          kid: 'other-kid',
-          alg: 'ES256',
-          publicJwk: { kty: 'EC' },
-          privateJwk: { kty: 'EC' },
-          createdAt: NOW,
-          rotatedAt: null,
-          notAfter: null,
-        })
-      ).kid,
-    ).toBe('other-kid')
+    expect((await other.signingKeys.activate(signingKey('other-kid'))).kid).toBe('other-kid')
 
     const keys = await keysUnder(clients[0], prefix)
     expect(keys.filter((k) => !k.startsWith(otherPrefix))).toEqual(

@@ -36,17 +36,8 @@ async function workersOn(path: string, count: number): Promise<Worker[]> {
   return workers
 }
 
-describe('several connections and processes on one file', () => {
-  it("two connections in one process see each other's writes", async () => {
-    const { path, store } = await sharedFile()
-    const other = createSqliteStore({ path })
-    onTestFinished(() => other.close?.())
-    await store.keys.create(key)
-    expect(await other.keys.get(key.key)).toEqual(key)
-    await other.keys.revoke(key.key, NOW + 1)
-    expect((await store.keys.get(key.key))?.revokedAt).toBe(NOW + 1)
-  })
-
+// Several connections in one process: the shared store suite (test/stores/sqlite.test.ts).
+describe('several processes on one file', () => {
   it("a process sees another process's writes", { timeout: 30_000 }, async () => {
     const { path, store } = await sharedFile()
     const [worker] = await workersOn(path, 1)

@@ -72,7 +72,8 @@ function memoryKeys(): ApiKeyStore {
       records.set(record.key, copy(record))
     },
     async list() {
-      return [...records.values()].map(copy)
+      // Map order is insertion order, and Array#sort is stable: ties keep it.
+      return [...records.values()].sort((a, b) => a.createdAt - b.createdAt).map(copy)
     },
     async rotateSecret(key, next, previousExpiresAt) {
       const record = records.get(key)
