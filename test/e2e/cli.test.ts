@@ -105,6 +105,24 @@ describe('the built apimw bin on a SQLite file', () => {
     expect(human.stdout).toMatch(new RegExp(`^${created.key}\\s+e2e\\s+test\\s+revoked\\s`, 'm'))
   })
 
+  it('rotates and lists signing keys, never printing private material, and migrates', async () => {
+    type SigningKey = {
+      kid: string
+      alg: string
+      rotatedAt: string | null
+      notAfter: string | null
+    }
+    const first = await json<SigningKey>('signing-keys', 'rotate')
+    const second = await json<SigningKey>('signing-keys', 'rotate', '--retire-previous')
+    const listed = await json<SigningKey[]>('signing-keys', 'list')
+    expect(listed.map((k) => k.kid)).toEqual([second.kid, first.kid])
+    expect(listed[0]).toMatchObject({ alg: 'ES256', rotatedAt: null, notAfter: null })
+    expect(listed[1]?.rotatedAt).toEqual(expect.any(String))
+    expect(JSON.stringify(listed)).not.toMatch(/"(d|privateJwk|k)"/)
+    // SQLite migrates when it is opened: an explicit migrate finds nothing to do.
+    expect(await json('migrate')).toEqual({ applied: [] })
+  })
+
   it('exits 2 with one line on stderr and nothing on stdout for bad input', async () => {
     expect(
       await apimw('keys', 'create', '--name', 'x', '--allow-ip', '300.0.0.1', '--json'),
