@@ -32,7 +32,11 @@ export { isIpAllowed, parseAllowedIp } from './policy/ip-allowlist.js'
 export type { SigningAlgorithm } from './signing-keys/signing-key-ring.js'
 export type { MemoryStoreOptions } from './stores/memory-store.js'
 export { createMemoryStore } from './stores/memory-store.js'
-export { parseStoreChange, serializeStoreChange } from './stores/store-change.js'
+export {
+  deliverStoreChange,
+  parseStoreChange,
+  serializeStoreChange,
+} from './stores/store-change.js'
 export type {
   ApiKeyReader,
   ApiKeyRecord,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { ChangeFeed, StoreChange } from '@apimw/core'
-import { parseStoreChange, serializeStoreChange } from '@apimw/core'
+import { deliverStoreChange, serializeStoreChange } from '@apimw/core'
 import type { PgNotification, PgPool, PgPoolClient } from './pg-types.js'
 import { quoteIdentifier } from './sql.js'
 
@@ -83,18 +83,7 @@ export function createPgChangeFeed(options: {
 
   const deliver = (message: PgNotification) => {
     if (message.channel !== channel) return
-    const change = parseStoreChange(message.payload ?? '')
-    if (!change) {
-      onError(new Error(`ignored a malformed notification on the channel ${channel}`))
-      return
-    }
-    for (const listener of listeners) {
-      try {
-        listener(change)
-      } catch (error) {
-        onError(error)
-      }
-    }
+    deliverStoreChange(message.payload ?? '', listeners, onError, `the channel ${channel}`)
   }
 
   /** Closes `client` (never back to the pool while it listens), once. */

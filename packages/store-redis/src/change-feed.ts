@@ -1,5 +1,5 @@
 import type { ChangeFeed, StoreChange } from '@apimw/core'
-import { parseStoreChange, serializeStoreChange } from '@apimw/core'
+import { deliverStoreChange, serializeStoreChange } from '@apimw/core'
 import type { RedisClient, RedisSubscriber } from './options.js'
 
 /** A change feed whose subscriber connection the store can close. */
@@ -31,20 +31,8 @@ export function createRedisChangeFeed(options: {
   const listeners = new Set<(change: StoreChange) => void>()
   let subscriber: RedisSubscriber | undefined
 
-  const deliver = (message: string) => {
-    const change = parseStoreChange(message)
-    if (!change) {
-      onError(new Error(`ignored a malformed message on the Redis channel ${channel}`))
-      return
-    }
-    for (const listener of listeners) {
-      try {
-        listener(change)
-      } catch (error) {
-        onError(error)
-      }
-    }
-  }
+  const deliver = (message: string) =>
+    deliverStoreChange(message, listeners, onError, `the Redis channel ${channel}`)
 
   const open = (): RedisSubscriber => {
     const connection = duplicate.call(source)

@@ -40,3 +40,31 @@ export function parseStoreChange(text: string): StoreChange | undefined {
   if (kind === 'signing_keys') return { kind }
   return undefined
 }
+
+/**
+ * Hands a message received from a change feed to every listener: a malformed message and a
+ * listener that throws go to `onError`, and never stop the others. `source` names the channel in
+ * the error.
+ *
+ * @example
+ * subscriber.on('message', (_channel, message) => deliverStoreChange(message, listeners, onError, channel))
+ */
+export function deliverStoreChange(
+  message: string,
+  listeners: Iterable<(change: StoreChange) => void>,
+  onError: (error: unknown) => void,
+  source: string,
+): void {
+  const change = parseStoreChange(message)
+  if (!change) {
+    onError(new Error(`ignored a malformed change message on ${source}`))
+    return
+  }
+  for (const listener of listeners) {
+    try {
+      listener(change)
+    } catch (error) {
+      onError(error)
+    }
+  }
+}
